@@ -1,0 +1,45 @@
+// whale: run DeepSeek-family models on your own hardware.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+
+namespace whale::cli {
+
+const std::vector<Command>& all_commands() {
+  static const std::vector<Command> commands = {
+      {"info", cmd_info, "whale info --model M            architecture, size, tensor types, tokenizer"},
+      {"tokenize", cmd_tokenize,
+       "whale tokenize --model M [--special] [--file F] [--jsonl]   text -> JSON token ids"},
+      {"detokenize", cmd_detokenize, "whale detokenize --model M [--jsonl]   JSON ids on stdin -> text"},
+      {"template", cmd_template,
+       "whale template --model M --messages F.json [--generation-prompt] [--template F.jinja]"},
+      {"convert", cmd_convert, "whale convert HF_DIR OUT.gguf --type T   (f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m)"},
+      {"quantize", cmd_quantize, "whale quantize IN.gguf OUT.gguf T"},
+  };
+  return commands;
+}
+
+static void print_help() {
+  std::printf("usage: whale <command> [options]\n\ncommands:\n");
+  for (const auto& c : all_commands()) std::printf("  %s\n", c.usage);
+  std::printf("\nM is a .gguf file or a Hugging Face model directory.\n");
+}
+
+}  // namespace whale::cli
+
+int main(int argc, char** argv) {
+  using namespace whale::cli;
+  if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") ||
+      !std::strcmp(argv[1], "-h")) {
+    print_help();
+    return argc < 2 ? 1 : 0;
+  }
+  std::vector<std::string> args(argv + 2, argv + argc);
+  for (const auto& c : all_commands())
+    if (c.name == std::string(argv[1])) return c.run(args);
+  std::fprintf(stderr, "whale: unknown command '%s' (try: whale help)\n", argv[1]);
+  return 1;
+}
