@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Configures and builds whale. Usage: scripts/build.sh [release|asan|fuzz]  (default: release)
+# release -> build/ (the binary is build/whale), asan -> build-asan/, fuzz -> build-fuzz/ (clang).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:-release}
+jobs=${WHALE_JOBS:-$(nproc)}
+case "$kind" in
+  release) dir=build; flags=(-DCMAKE_BUILD_TYPE=Release) ;;
+  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DWHALE_SANITIZE=ON) ;;
+  fuzz) dir=build-fuzz; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHALE_FUZZ=ON
+    -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14) ;;
+  *) echo "usage: $0 [release|asan|fuzz]" >&2; exit 2 ;;
+esac
+cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
+ninja -C "$dir" -j "$jobs"
