@@ -12,19 +12,35 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "platform/mapped_file.h"
+#include "platform/progress.h"
 #include "platform/result.h"
 #include "quant/types.h"
 
 namespace whale {
 
 enum class GgufValueType : uint32_t {
-  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6,
-  BOOL = 7, STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+  UINT8 = 0,
+  INT8 = 1,
+  UINT16 = 2,
+  INT16 = 3,
+  UINT32 = 4,
+  INT32 = 5,
+  FLOAT32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  UINT64 = 10,
+  INT64 = 11,
+  FLOAT64 = 12,
 };
+
+// "u8", "i32", "str", "arr", ... (for messages and `whale info`).
+std::string_view gguf_value_type_name(GgufValueType t);
 
 struct GgufValue;
 struct GgufArray {
@@ -48,8 +64,8 @@ struct GgufValue {
   static GgufValue array_of_i32(const std::vector<int32_t>& items);
   static GgufValue array_of_f32(const std::vector<float>& items);
 
-  std::optional<int64_t> as_int() const;    // any integer type (range checked)
-  std::optional<double> as_float() const;   // any number
+  std::optional<int64_t> as_int() const;   // any integer type (range checked)
+  std::optional<double> as_float() const;  // any number
   std::optional<bool> as_bool() const;
   const std::string* as_string() const;
   const GgufArray* as_array() const;
@@ -59,7 +75,7 @@ struct GgufTensorInfo {
   std::string name;
   std::vector<uint64_t> shape;  // GGUF order: shape[0] is the contiguous (fastest) dimension
   TensorType type = TensorType::F32;
-  uint64_t offset = 0;          // from the start of the data section
+  uint64_t offset = 0;  // from the start of the data section
   uint64_t n_bytes = 0;
   uint64_t n_elements() const;
 };
@@ -79,6 +95,8 @@ class GgufFile {
 
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
+  uint64_t data_offset() const { return data_offset_; }  // start of the tensor data section
+  uint64_t file_size() const { return bytes_.size(); }
   const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return kv_; }
   const GgufValue* find(const std::string& key) const;
   std::optional<int64_t> get_int(const std::string& key) const;
@@ -113,7 +131,11 @@ class GgufWriter {
                   Producer produce);
   // Writes to path.tmp then renames, so a failed or interrupted write never leaves a
   // half-written file under the final name.
+  // alignment must be a non-zero power of two; other than 32 it is recorded as
+  // general.alignment (u32), as readers expect.
   Status write(const std::string& path, uint64_t alignment = 32);
+  // Optional: advanced by each tensor's byte count as it is written.
+  void set_progress(Progress* progress) { progress_ = progress; }
 
  private:
   struct Pending {
@@ -124,6 +146,7 @@ class GgufWriter {
   };
   std::vector<std::pair<std::string, GgufValue>> kv_;
   std::vector<Pending> tensors_;
+  Progress* progress_ = nullptr;
 };
 
 }  // namespace whale
