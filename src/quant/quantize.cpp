@@ -128,6 +128,8 @@ BlockFn block_quantizer(TensorType t) {
       return quant_q5_1;
     case TensorType::Q4_K:
       return quant_q4_k;
+    case TensorType::Q5_K:
+      return quant_q5_k;
     case TensorType::Q6_K:
       return quant_q6_k;
     default:

@@ -1,4 +1,4 @@
-// Q4_K and Q6_K quantizers: whale's own scale search.
+// Q4_K, Q5_K and Q6_K quantizers: whale's own scale search.
 //
 // Both formats are two-level: each 256-element super-block has one fp16 super-scale (Q4_K also
 // a super-min), and each sub-block a small integer multiple of it. The search goes:
@@ -25,9 +25,7 @@ int nearest(float v) {
   return int(std::nearbyint(v));
 }
 
-// --- Q4_K: x ~ scale * q - min, q in [0, 15], 8 sub-blocks of 32 ---
-
-constexpr int kQ4Max = 15;
+// --- Q4_K / Q5_K: x ~ scale * q - min, q in [0, qmax], 8 sub-blocks of 32 ---
 
 // Squared error of sub-block x (n values) quantized with the given scale and min.
 float affine_error(const float* x, int n, float scale, float min, int qmax) {
@@ -89,13 +87,14 @@ void fit_affine(const float* x, int n, int qmax, float& best_scale, float& best_
   }
 }
 
-}  // namespace
-
-void quant_q4_k(const float* x, uint8_t* block) {
+// Shared by Q4_K (qmax 15) and Q5_K (qmax 31): same scale/min packing, the quants are then
+// written by `store` with the final (decoder-visible) scales.
+template <int kQMax, typename Store>
+void quant_affine_k(const float* x, uint8_t* block, Store store) {
   float scale[8], min[8];
   float max_scale = 0.0f, max_min = 0.0f;
   for (int j = 0; j < 8; ++j) {
-    fit_affine(x + 32 * j, 32, kQ4Max, scale[j], min[j]);
+    fit_affine(x + 32 * j, 32, kQMax, scale[j], min[j]);
     max_scale = std::max(max_scale, scale[j]);
     max_min = std::max(max_min, min[j]);
   }
@@ -109,9 +108,11 @@ void quant_q4_k(const float* x, uint8_t* block) {
     int m0 = dmin > 0.0f ? std::clamp(nearest(min[j] / dmin), 0, 63) : 0;
     // Rounding both to the grid independently is not jointly optimal: try the neighbours.
     float best = INFINITY;
+    sc[j] = uint8_t(s0);
+    mn[j] = uint8_t(m0);
     for (int s = std::max(0, s0 - 1); s <= std::min(63, s0 + 1); ++s)
       for (int m = std::max(0, m0 - 1); m <= std::min(63, m0 + 1); ++m) {
-        float err = affine_error(x + 32 * j, 32, d * float(s), dmin * float(m), kQ4Max);
+        float err = affine_error(x + 32 * j, 32, d * float(s), dmin * float(m), kQMax);
         if (err < best) {
           best = err;
           sc[j] = uint8_t(s);
@@ -120,17 +121,34 @@ void quant_q4_k(const float* x, uint8_t* block) {
       }
   }
   pack_scale_min_k4(sc, mn, block + 4);
-  uint8_t* qs = block + 16;
   for (int j = 0; j < 8; ++j) {
     float ds = d * float(sc[j]), dm = dmin * float(mn[j]);
     float inv = ds > 0.0f ? 1.0f / ds : 0.0f;
-    for (int l = 0; l < 32; ++l) {
-      int q = std::clamp(nearest((x[32 * j + l] + dm) * inv), 0, kQ4Max);
-      // groups 2k / 2k+1 are the low / high nibbles of the same 32 bytes
-      uint8_t& byte = qs[32 * (j / 2) + l];
-      byte = (j % 2 == 0) ? uint8_t((byte & 0xF0) | q) : uint8_t((byte & 0x0F) | (q << 4));
-    }
+    for (int l = 0; l < 32; ++l)
+      store(j, l, std::clamp(nearest((x[32 * j + l] + dm) * inv), 0, kQMax));
   }
+}
+
+}  // namespace
+
+void quant_q4_k(const float* x, uint8_t* block) {
+  uint8_t* qs = block + 16;
+  std::fill(qs, qs + 128, 0);
+  // groups 2k / 2k+1 are the low / high nibbles of the same 32 bytes
+  quant_affine_k<15>(
+      x, block, [qs](int j, int l, int q) { qs[32 * (j / 2) + l] |= uint8_t(q << (4 * (j % 2))); });
+}
+
+void quant_q5_k(const float* x, uint8_t* block) {
+  uint8_t* qh = block + 16;
+  uint8_t* qs = block + 48;
+  std::fill(qh, qh + 32, 0);
+  std::fill(qs, qs + 128, 0);
+  // as Q4_K, plus the fifth bit of group j's element l in bit j of qh[l]
+  quant_affine_k<31>(x, block, [qs, qh](int j, int l, int q) {
+    qs[32 * (j / 2) + l] |= uint8_t((q & 0xF) << (4 * (j % 2)));
+    qh[l] |= uint8_t((q >> 4) << j);
+  });
 }
 
 // --- Q6_K: x ~ scale * q, q in [-32, 31], 16 sub-blocks of 16 ---

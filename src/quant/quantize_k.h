@@ -7,6 +7,7 @@
 namespace whale::quant_detail {
 
 void quant_q4_k(const float* x, uint8_t* block);
+void quant_q5_k(const float* x, uint8_t* block);
 void quant_q6_k(const float* x, uint8_t* block);
 
 }  // namespace whale::quant_detail

@@ -199,7 +199,7 @@ TEST(GgmlCompare, KQuantsDecodeInLlamaCppAndMatchItsAccuracy) {
   std::mt19937 rng(7);
   std::normal_distribution<float> g(0.0f, 1.0f);
   const int n = 4096, rows = 16;
-  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K}) {
+  for (TensorType t : {TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
     const auto& tr = traits(t);
     const auto* gt = ref.traits(uint32_t(t));
     size_t bytes = *tensor_bytes(t, n);
@@ -239,7 +239,7 @@ TEST(GgmlCompare, KQuantsHandleAwkwardInputs) {
   ASSERT_TRUE(ref.ok());
   std::mt19937 rng(5);
   const int n = 512;
-  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K}) {
+  for (TensorType t : {TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
     const auto* gt = ref.traits(uint32_t(t));
     for (const auto& row : quantizer_inputs(n, rng)) {
       std::vector<uint8_t> q(*tensor_bytes(t, n));
