@@ -55,6 +55,13 @@ void Progress::set_output(std::FILE* out, bool interactive) {
   interactive_ = interactive;
 }
 
+void Progress::reset(uint64_t total) {
+  total_ = total;
+  done_ = 0;
+  last_tenth_ = 0;
+  start_ = last_report_ = Clock::now();
+}
+
 void Progress::advance(uint64_t n) {
   set(done_ + n);
 }

@@ -24,6 +24,7 @@ class Progress {
   Progress& operator=(const Progress&) = delete;
 
   void advance(uint64_t n);
+  void reset(uint64_t total);  // new total, count back to zero (when the total is known late)
   void set(uint64_t done);
   void finish();
 
