@@ -25,9 +25,11 @@ const char* model_arch_name(ModelArch a);
 
 // When a field is written to GGUF under "{arch}.<gguf key>":
 //   kAlways   every architecture
-//   kMla      deepseek2 only
+//   kMla      deepseek2 only (q_lora_rank is written even when 0, "no q compression": llama.cpp
+//             reads the key for every deepseek2 model it does not recognise as V2-Lite by
+//             layer count, so tiny test models need it)
 //   kMoe      deepseek2 only, and only when it has routed experts
-//   kPositive only when the value is > 0 (q_lora_rank 0 means "no q compression")
+//   kPositive only when the value is > 0
 //   kTrue     only when true (llama.cpp's converter writes expert_weights_norm only if set)
 //   kYarn     only when rope scaling is yarn
 //   kScaled   only when rope scaling is yarn or linear
@@ -61,7 +63,7 @@ enum class GgufWhen { kAlways, kMla, kMoe, kPositive, kTrue, kYarn, kScaled, kNo
   X(FLOAT, rope_mscale_all_dim, 0.0, "rope_scaling.mscale_all_dim", "", kNone)                   \
   X(FLOAT, rope_low_freq_factor, 1.0, "rope_scaling.low_freq_factor", "", kNone)                 \
   X(FLOAT, rope_high_freq_factor, 4.0, "rope_scaling.high_freq_factor", "", kNone)               \
-  X(INT, q_lora_rank, 0, "q_lora_rank", "attention.q_lora_rank", kPositive)                      \
+  X(INT, q_lora_rank, 0, "q_lora_rank", "attention.q_lora_rank", kMla)                           \
   X(INT, kv_lora_rank, 0, "kv_lora_rank", "attention.kv_lora_rank", kMla)                        \
   X(INT, qk_nope_head_dim, 0, "qk_nope_head_dim", "", kNone)                                     \
   X(INT, qk_rope_head_dim, 0, "qk_rope_head_dim", "", kNone)                                     \
