@@ -312,7 +312,7 @@ def test_tiny_models(tmp):
             assert rel(absorbed.decode(IDS), logits) < 1e-10, name
         if "mtp" in name:
             n = model.cfg.num_layers
-            assert not [k for k in model.w.cache if k.startswith(f"model.layers.{n}.")]
+            assert not [k for k in model.w.names_read if k.startswith(f"model.layers.{n}.")]
             assert any(k.startswith(f"model.layers.{n}.") for k in model.w.ckpt.names())
         if name == "v3":
             check_moe_against_dense_sum(model)
@@ -341,7 +341,8 @@ def test_cli(tmp, dirs):
     out = os.path.join(tmp, "logits.f32")
     ids = ",".join(map(str, IDS[:6]))
     r = subprocess.run([PY, REF, "--model", dirs["v3"], "--tokens", ids, "--out", out,
-                        "--mla", "absorbed", "--decode"], capture_output=True, text=True)
+                        "--mla", "absorbed", "--decode", "--no-weight-cache"],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     model = load_model(dirs["v3"])
     got = np.fromfile(out, dtype="<f4").reshape(6, model.cfg.vocab_size)

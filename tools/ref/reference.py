@@ -2,7 +2,7 @@
 """Independent PyTorch reference forward pass for whale's supported model families.
 
   /usr/bin/python3 tools/ref/reference.py --model HF_DIR --tokens 1,2,3 --out F.f32 \
-      [--dtype float64|float32] [--mla expanded|absorbed] [--decode]
+      [--dtype float64|float32] [--mla expanded|absorbed] [--decode] [--no-weight-cache]
 
 writes the logits of every position as little-endian float32, shape [n_tokens x vocab].
 Python API (tools/ref on sys.path): `from reference import load_model`;
@@ -51,9 +51,11 @@ def main(argv=None):
     parser.add_argument("--mla", choices=("expanded", "absorbed"), default="expanded")
     parser.add_argument("--decode", action="store_true",
                         help="feed tokens one at a time through the KV cache")
+    parser.add_argument("--no-weight-cache", action="store_true",
+                        help="re-read weights on every use (for models too big for RAM)")
     args = parser.parse_args(argv)
     try:
-        model = load_model(args.model, DTYPES[args.dtype], args.mla)
+        model = load_model(args.model, DTYPES[args.dtype], args.mla, not args.no_weight_cache)
         ids = parse_ids(args.tokens)
         logits = model.decode(ids) if args.decode else model.forward(ids)
         write_f32(args.out, logits)

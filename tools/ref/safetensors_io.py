@@ -84,6 +84,17 @@ class SafetensorsFile:
         if not isinstance(header, dict):
             raise CheckpointError(f"{path}: header is not a JSON object")
         self.metadata = header.pop("__metadata__", {})
+        for name, entry in header.items():
+            if not (
+                isinstance(entry, dict)
+                and isinstance(entry.get("dtype"), str)
+                and isinstance(entry.get("shape"), list)
+                and all(isinstance(d, int) and d >= 0 for d in entry["shape"])
+                and isinstance(entry.get("data_offsets"), list)
+                and len(entry["data_offsets"]) == 2
+                and all(isinstance(o, int) for o in entry["data_offsets"])
+            ):
+                raise CheckpointError(f"{path}: malformed header entry for {name!r}")
         self.entries = header
         self.data_start = 8 + header_len
         self.data_len = size - self.data_start
@@ -98,8 +109,8 @@ class SafetensorsFile:
         dtype = entry.get("dtype")
         if dtype not in _STORED:
             raise CheckpointError(f"{self.path}: tensor {name}: unsupported dtype {dtype}")
-        shape = [int(d) for d in entry.get("shape", [])]
-        begin, end = (int(x) for x in entry.get("data_offsets", [0, -1]))
+        shape = entry["shape"]
+        begin, end = entry["data_offsets"]
         count = int(np.prod(shape)) if shape else 1
         stored = _STORED[dtype]
         if begin < 0 or end > self.data_len or end - begin != count * stored.itemsize:
@@ -121,6 +132,10 @@ class Checkpoint:
                     weight_map = json.load(f)["weight_map"]
             except (OSError, ValueError, KeyError, TypeError) as e:
                 raise CheckpointError(f"{index_path}: {e}") from None
+            if not isinstance(weight_map, dict) or not all(
+                isinstance(v, str) for v in weight_map.values()
+            ):
+                raise CheckpointError(f"{index_path}: weight_map is not a name -> file object")
             files = {}
             for name, shard in weight_map.items():
                 if shard not in files:
