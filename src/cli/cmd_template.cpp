@@ -1,8 +1,153 @@
+// whale template: render a model's chat template for a conversation (what the server will
+// feed the model), byte for byte what transformers' apply_chat_template produces.
+#include <cstdio>
+#include <filesystem>
+
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "formats/gguf.h"
+#include "platform/mapped_file.h"
+#include "template/chat_template.h"
+#include "template/jinja.h"
 
 namespace whale::cli {
+namespace {
 
-int cmd_template(const std::vector<std::string>&) { return fail(make_error("template: not built yet")); }
+namespace fs = std::filesystem;
+
+// GGUF: tokenizer.chat_template, and bos/eos texts from the token list.
+Result<ChatTemplateConfig> load_from_gguf(const std::string& path) {
+  auto file = GgufFile::open(path);
+  if (!file.ok()) return file.error();
+  ChatTemplateConfig c;
+  if (auto t = file->get_string("tokenizer.chat_template")) c.chat_template = *t;
+  const GgufValue* tokens = file->find("tokenizer.ggml.tokens");
+  const GgufArray* arr = tokens ? tokens->as_array() : nullptr;
+  auto token_text = [&](const char* key) -> std::string {
+    auto id = file->get_int(key);
+    if (!id || !arr || *id < 0 || uint64_t(*id) >= arr->items.size()) return "";
+    const std::string* s = arr->items[size_t(*id)].as_string();
+    return s ? *s : "";
+  };
+  c.bos_token = token_text("tokenizer.ggml.bos_token_id");
+  c.eos_token = token_text("tokenizer.ggml.eos_token_id");
+  if (!c.bos_token.empty()) c.special_tokens["bos_token"] = c.bos_token;
+  if (!c.eos_token.empty()) c.special_tokens["eos_token"] = c.eos_token;
+  for (auto [key, name] : {std::pair{"tokenizer.ggml.unknown_token_id", "unk_token"},
+                           std::pair{"tokenizer.ggml.padding_token_id", "pad_token"}}) {
+    std::string t = token_text(key);
+    if (!t.empty()) c.special_tokens[name] = t;
+  }
+  if (c.chat_template.empty()) {
+    std::string arch = file->get_string("general.architecture").value_or("");
+    if (const char* builtin = builtin_chat_template(arch)) c.chat_template = builtin;
+  }
+  return c;
+}
+
+// Hugging Face directory: tokenizer_config.json (+ chat_template.jinja, which newer
+// transformers versions write next to it).
+Result<ChatTemplateConfig> load_from_dir(const std::string& dir) {
+  ChatTemplateConfig c;
+  fs::path cfg = fs::path(dir) / "tokenizer_config.json";
+  std::error_code ec;
+  if (fs::exists(cfg, ec)) {
+    auto text = read_text_file(cfg.string());
+    if (!text.ok()) return text.error();
+    auto parsed = parse_tokenizer_config(*text);
+    if (!parsed.ok()) return parsed.error();
+    c = std::move(*parsed);
+  }
+  fs::path jinja = fs::path(dir) / "chat_template.jinja";
+  if (fs::exists(jinja, ec)) {
+    auto text = read_text_file(jinja.string());
+    if (!text.ok()) return text.error();
+    c.chat_template = *text;
+  }
+  if (c.chat_template.empty()) {
+    // No template: pick the built-in one from config.json's model_type.
+    fs::path config = fs::path(dir) / "config.json";
+    if (fs::exists(config, ec)) {
+      auto text = read_text_file(config.string());
+      if (text.ok()) {
+        auto j = nlohmann::json::parse(*text, nullptr, false);
+        if (j.is_object() && j.contains("model_type") && j["model_type"].is_string()) {
+          std::string mt = j["model_type"].get<std::string>();
+          std::string arch = mt.rfind("deepseek", 0) == 0 ? "deepseek2" : mt;
+          if (const char* builtin = builtin_chat_template(arch)) c.chat_template = builtin;
+        }
+      }
+    }
+  }
+  return c;
+}
+
+Result<ChatTemplateConfig> load_model(const std::string& model) {
+  std::error_code ec;
+  if (fs::is_directory(model, ec)) return load_from_dir(model);
+  if (!fs::exists(model, ec)) return make_error("model not found: %s", model.c_str());
+  return load_from_gguf(model);
+}
+
+int run(const Args& args) {
+  auto model = args.get("--model");
+  auto messages_path = args.get("--messages");
+  if (!model) return fail(make_error("template: --model M is required"));
+  if (!messages_path) return fail(make_error("template: --messages FILE.json is required"));
+
+  auto config = load_model(*model);
+  if (!config.ok()) return fail(config.error());
+  if (auto tpath = args.get("--template")) {
+    auto text = read_text_file(*tpath);
+    if (!text.ok()) return fail(text.error());
+    config->chat_template = *text;
+  }
+  if (config->chat_template.empty())
+    return fail(make_error("%s has no chat template (pass --template FILE.jinja)", model->c_str()));
+
+  auto text = read_text_file(*messages_path);
+  if (!text.ok()) return fail(text.error());
+  auto j = nlohmann::ordered_json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return fail(make_error("%s: not valid JSON", messages_path->c_str()));
+
+  ChatTemplateInputs in;
+  in.bos_token = config->bos_token;
+  in.eos_token = config->eos_token;
+  in.extra = config->special_tokens;
+  in.add_generation_prompt = args.has("--generation-prompt");
+  if (j.is_array()) {
+    in.messages = j;
+  } else if (j.is_object()) {
+    if (!j.contains("messages") || !j["messages"].is_array())
+      return fail(make_error("%s: expected a 'messages' array", messages_path->c_str()));
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.key() == "messages")
+        in.messages = it.value();
+      else if (it.key() == "tools")
+        in.tools = it.value();
+      else
+        in.extra[it.key()] = it.value();
+    }
+  } else {
+    return fail(make_error("%s: expected a JSON array of messages or an object with 'messages'",
+                           messages_path->c_str()));
+  }
+  auto out = render_chat(config->chat_template, in);
+  if (!out.ok()) return fail(out.error());
+  std::fwrite(out->data(), 1, out->size(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+int cmd_template(const std::vector<std::string>& argv) {
+  auto args = parse_args(argv, {"--model", "--messages", "--template"}, {"--generation-prompt"});
+  if (!args.ok()) return fail(args.error());
+  try {
+    return run(*args);
+  } catch (const std::exception& e) {
+    return fail(make_error("template: %s", e.what()));
+  }
+}
 
 }  // namespace whale::cli
