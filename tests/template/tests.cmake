@@ -1,0 +1,5 @@
+# Byte-for-byte comparison of `whale template` with Python jinja2 configured as transformers
+# does, over every committed template x conversation x generation prompt on/off.
+add_test(NAME template_compare_jinja2
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/template/compare.py
+                 ${CMAKE_BINARY_DIR}/whale ${CMAKE_SOURCE_DIR})
