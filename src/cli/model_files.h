@@ -1,0 +1,31 @@
+// What the CLI needs to know about a model path M: is it a GGUF file or a Hugging Face
+// directory, and short descriptions of its tokenizer and chat template for `whale info`.
+#pragma once
+
+#include <string>
+
+#include "platform/result.h"
+
+namespace whale {
+class GgufFile;
+}
+
+namespace whale::cli {
+
+enum class ModelKind { kGguf, kHfDir };
+
+// A directory is a Hugging Face checkpoint (or a tokenizer-only directory); a regular file must
+// start with the GGUF magic. Anything else is an Error that says what M should be.
+Result<ModelKind> model_kind(const std::string& path);
+
+struct ModelFiles {
+  std::string path;
+  const GgufFile* gguf = nullptr;  // set when path is a GGUF file (already opened)
+};
+
+// "tokenizer: ...\n" lines; validates the tokenizer fully (an unusable one is an Error).
+Result<std::string> describe_tokenizer(const ModelFiles& m);
+// "chat template: ...\n" lines; parses the template (a broken one is an Error).
+Result<std::string> describe_template(const ModelFiles& m);
+
+}  // namespace whale::cli
