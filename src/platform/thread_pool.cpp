@@ -1,0 +1,158 @@
+#include "platform/thread_pool.h"
+
+#include <sched.h>
+
+#include "platform/result.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace whale {
+namespace {
+
+// How a thread waits for a value to change: first spin (one pause is ~10-140 cycles
+// depending on the CPU, so ~1-20 us: catches the next call of a decode step on idle cores),
+// then yield the CPU a few times (when threads outnumber free cores, the thread we wait for
+// may need our core to make progress), then sleep on the futex so an idle pool costs nothing.
+constexpr int kSpinIterations = 256;
+constexpr int kYieldIterations = 16;
+
+inline void cpu_relax_once() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+// Waits without sleeping until done() holds or the budget is spent; returns done().
+template <typename Done>
+bool spin_then_yield(Done done) {
+  for (int i = 0; i < kSpinIterations; ++i) {
+    if (done()) return true;
+    cpu_relax_once();
+  }
+  for (int i = 0; i < kYieldIterations; ++i) {
+    if (done()) return true;
+    sched_yield();
+  }
+  return done();
+}
+
+// Which pool (if any) the current thread is running a body for, and under which index; used
+// to run nested calls inline instead of deadlocking on call_mutex_.
+thread_local const ThreadPool* tls_active_pool = nullptr;
+thread_local int tls_thread_index = 0;
+
+struct ActiveRegion {
+  const ThreadPool* saved_pool;
+  int saved_index;
+  ActiveRegion(const ThreadPool* pool, int index)
+      : saved_pool(tls_active_pool), saved_index(tls_thread_index) {
+    tls_active_pool = pool;
+    tls_thread_index = index;
+  }
+  ~ActiveRegion() {
+    tls_active_pool = saved_pool;
+    tls_thread_index = saved_index;
+  }
+};
+
+}  // namespace
+
+int ThreadPool::default_thread_count() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  unsigned hc = std::thread::hardware_concurrency();
+  return hc > 0 ? int(hc) : 1;
+}
+
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(n_threads > 0 ? n_threads : default_thread_count()) {
+  workers_.reserve(size_t(n_threads_ - 1));
+  for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_main(t); });
+}
+
+ThreadPool::~ThreadPool() {
+  stop_.store(true, std::memory_order_seq_cst);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  generation_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+void ThreadPool::run_block(int thread_index) {
+  // Thread t gets [n*t/T, n*(t+1)/T): sizes differ by at most one, and the split depends only
+  // on n and T. 128-bit products avoid overflow for any size_t n.
+  const size_t n = job_n_;
+  const unsigned __int128 T = unsigned(n_threads_);
+  size_t begin = size_t((unsigned __int128)n * unsigned(thread_index) / T);
+  size_t end = size_t((unsigned __int128)n * unsigned(thread_index + 1) / T);
+  if (begin == end) return;
+  ActiveRegion region(this, thread_index);
+  job_body_(job_ctx_, begin, end, thread_index);
+}
+
+void ThreadPool::worker_main(int thread_index) {
+  uint32_t seen = 0;
+  for (;;) {
+    // Wait for a generation we have not run yet.
+    spin_then_yield([&] { return generation_.load(std::memory_order_acquire) != seen; });
+    uint32_t g = generation_.load(std::memory_order_acquire);
+    while (g == seen) {
+      sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
+      generation_.wait(seen, std::memory_order_seq_cst);  // returns at once if it changed
+      sleeping_workers_.fetch_sub(1, std::memory_order_seq_cst);
+      g = generation_.load(std::memory_order_acquire);
+    }
+    seen = g;
+    if (stop_.load(std::memory_order_acquire)) return;
+
+    run_block(thread_index);
+
+    if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        caller_sleeping_.load(std::memory_order_seq_cst))
+      pending_.notify_one();
+  }
+}
+
+void ThreadPool::run(size_t n, BodyFn body, void* ctx) {
+  if (n == 0) return;
+  if (tls_active_pool == this) {
+    // Nested call from one of our own bodies: every thread is busy, so run it here.
+    body(ctx, 0, n, tls_thread_index);
+    return;
+  }
+  // The lock also covers the inline path: thread index 0 (and the scratch a caller keys by it)
+  // must belong to one caller at a time.
+  std::lock_guard<std::mutex> lock(call_mutex_);
+  if (n_threads_ == 1 || n == 1) {
+    ActiveRegion region(this, 0);
+    body(ctx, 0, n, 0);
+    return;
+  }
+
+  job_body_ = body;
+  job_ctx_ = ctx;
+  job_n_ = n;
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes the job
+  if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) generation_.notify_all();
+
+  run_block(0);
+
+  spin_then_yield([this] { return pending_.load(std::memory_order_acquire) == 0; });
+  int left = pending_.load(std::memory_order_acquire);
+  while (left != 0) {
+    caller_sleeping_.store(true, std::memory_order_seq_cst);
+    pending_.wait(left, std::memory_order_seq_cst);
+    caller_sleeping_.store(false, std::memory_order_seq_cst);
+    left = pending_.load(std::memory_order_acquire);
+  }
+}
+
+}  // namespace whale
