@@ -26,8 +26,10 @@ std::vector<uint8_t> image(const std::string& header, const std::vector<uint8_t>
   return out;
 }
 
-Result<SafetensorsFile> parse(const std::vector<uint8_t>& bytes) {
-  return SafetensorsFile::parse(bytes, nullptr, "test");
+// The parsed file views `bytes`: the owner pointer keeps the image alive with it.
+Result<SafetensorsFile> parse(std::vector<uint8_t> bytes) {
+  auto owner = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
+  return SafetensorsFile::parse(*owner, owner, "test");
 }
 
 void expect_one_line_error(const Result<SafetensorsFile>& r, const std::string& what) {
