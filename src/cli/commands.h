@@ -23,5 +23,6 @@ int cmd_detokenize(const std::vector<std::string>& args);
 int cmd_template(const std::vector<std::string>& args);
 int cmd_convert(const std::vector<std::string>& args);
 int cmd_quantize(const std::vector<std::string>& args);
+int cmd_logits(const std::vector<std::string>& args);
 
 }  // namespace whale::cli

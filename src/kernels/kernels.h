@@ -1,0 +1,75 @@
+// The math kernels of the forward pass: scalar reference versions.
+//
+// Kernels never see a model: they take views of weights (zero copy, pointing into the mmap) and
+// plain f32 activation buffers. Faster SIMD kernels come later behind this SAME interface and are
+// tested against these (STYLE.md 5, 10), so the interface is deliberately narrow.
+//
+// Layouts: activations are row-major [n_tok x width]; a weight matrix is `rows` rows of `cols`
+// elements each (the PyTorch [out, in] convention: y = W x computes `rows` outputs).
+// Dot products accumulate in f64 so that the reference is limited by the weights' precision, not
+// by the summation order (the f64 golden reference then agrees to ~1e-6 relative).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "platform/result.h"
+#include "quant/types.h"
+
+namespace whale {
+
+// A 2-D weight matrix inside a tensor's bytes. Row r starts at data + r * row_stride_bytes and
+// holds `cols` elements of `type` (a whole number of the type's blocks).
+struct MatrixView {
+  TensorType type = TensorType::F32;
+  const uint8_t* data = nullptr;
+  int64_t rows = 0, cols = 0;
+  size_t row_stride_bytes = 0;
+
+  // Rows [first, first + count) as a matrix of their own (expert / head slices).
+  MatrixView row_slice(int64_t first, int64_t count) const;
+};
+
+// A view over `rows` x `cols` elements of `type` stored densely from `data`, or an Error when the
+// type has no dequantizer or cols is not a whole number of blocks.
+Result<MatrixView> make_matrix_view(TensorType type, const void* data, int64_t rows, int64_t cols);
+
+// Row r of W as f32 (embedding lookup).
+void matrix_row(const MatrixView& w, int64_t r, float* out);
+
+// y[t][r] = sum_c W[r][c] * x[t][c] for t < n_tok.  x: [n_tok x W.cols], y: [n_tok x W.rows].
+// Each weight row is dequantized once per call whatever n_tok is (prefill reads weights once).
+void matmul(const MatrixView& w, const float* x, int64_t n_tok, float* y);
+
+// y[t][c] = sum_r x[t][r] * W[r][c]: the transposed product, for a weight stored the other way
+// (MLA absorption with HF's kv_b_proj).  x: [n_tok x W.rows], y: [n_tok x W.cols].
+void matmul_transposed(const MatrixView& w, const float* x, int64_t n_tok, float* y);
+
+// out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i], for each of n_tok rows of `width`.
+// In place is allowed (out == x).
+void rms_norm(const float* x, const float* weight, int64_t n_tok, int64_t width, double eps,
+              float* out);
+
+// In-place softmax of n values (max-subtracted, f64 sum).
+void softmax(float* x, int64_t n);
+
+// gate[i] = silu(gate[i]) * up[i] for n values (SwiGLU).
+void silu_mul(float* gate, const float* up, int64_t n);
+
+// y[i] += x[i] for n values.
+void add(float* y, const float* x, int64_t n);
+
+// dot product in f64.
+double dot(const float* a, const float* b, int64_t n);
+
+// Rotary embedding conventions. Both rotate pairs by angle pos * inv_freq[i]:
+//   kPair: pairs (x[2i], x[2i+1])    GGUF llama/deepseek2 (ggml's NORM), DeepSeek's reference
+//   kHalf: pairs (x[i], x[i + d/2])  HF llama/qwen2 rotate_half (ggml's NEOX)
+enum class RopeStyle { kPair, kHalf };
+
+// Rotates the first `rope_dim` values of each of n_heads vectors spaced `head_stride` apart.
+// cos_t/sin_t hold rope_dim / 2 values (already multiplied by any attention mscale).
+void apply_rope(float* x, int64_t n_heads, int64_t head_stride, int64_t rope_dim,
+                const float* cos_t, const float* sin_t, RopeStyle style);
+
+}  // namespace whale

@@ -1,0 +1,432 @@
+// DeepSeek V2 / V2-Lite / V3 / R1 (llama.cpp's "deepseek2"): Multi-head Latent Attention and
+// DeepSeekMoE. Variants are configs (q_lora_rank 0 = V2-Lite's plain q_proj; router scoring and
+// top-k method; first_k_dense_replace dense layers).
+//
+// MLA per token: q = W_q x (or W_qb norm(W_qa x)); [latent | k_pe] = W_kva x; latent is
+// RMS-normed (eps 1e-6, as DeepSeek builds kv_a_layernorm), q_pe and k_pe get pair-style rope
+// (DeepSeek's reference reorders to halves and rotates: the same as rotating pairs (2i, 2i+1)).
+// The cache keeps only [latent | k_pe]. W_UK/W_UV (kv_b, per head [nope + v, kv_lora]) come
+// either split (attn_k_b per head [kv_lora, nope] = W_UK^T, attn_v_b per head [v, kv_lora]) or
+// whole (attn_kv_b: HF kv_b_proj and old GGUF files).
+//   absorbed:  q_lat = W_UK^T q_nope;  s_j = q_lat . latent_j + q_pe . k_pe_j
+//              o = W_UV (sum_j p_j latent_j)
+//   expanded:  k_nope_j = W_UK latent_j, v_j = W_UV latent_j;  s_j = q_nope . k_nope_j + q_pe .
+//   k_pe_j
+//              o = sum_j p_j v_j
+// Layers past num_hidden_layers (V3's multi-token-prediction module) are never loaded.
+#include <algorithm>
+#include <cstring>
+
+#include "model/forward_common.h"
+#include "model/model.h"
+#include "model/moe_routing.h"
+#include "model/rope_table.h"
+#include "model/weight_source.h"
+
+namespace whale {
+
+namespace {
+
+// DeepSeek constructs q_a_layernorm / kv_a_layernorm with the RMSNorm default epsilon.
+constexpr double kLatentNormEps = 1e-6;
+
+struct MlaLayer {
+  const float* attn_norm = nullptr;  // [hidden]
+  MatrixView wq;                     // [n_head * (nope + rope), hidden]   (q_lora_rank == 0)
+  MatrixView wq_a;                   // [q_lora, hidden]
+  const float* q_a_norm = nullptr;   // [q_lora]
+  MatrixView wq_b;                   // [n_head * (nope + rope), q_lora]
+  MatrixView wkv_a;                  // [kv_lora + rope, hidden]
+  const float* kv_a_norm = nullptr;  // [kv_lora]
+  bool split_kv_b = false;
+  MatrixView wk_b;   // [n_head * kv_lora, nope]: head h = rows [h * kv_lora, +kv_lora]
+  MatrixView wv_b;   // [n_head * v, kv_lora]:    head h = rows [h * v, +v]
+  MatrixView wkv_b;  // [n_head * (nope + v), kv_lora]: head h = W_UK rows then W_UV rows
+  MatrixView wo;     // [hidden, n_head * v]
+  const float* ffn_norm = nullptr;  // [hidden]
+  bool moe = false;
+  MlpWeights dense;                    // [inter, hidden] x2, [hidden, inter]
+  MatrixView router;                   // [n_expert, hidden]
+  const float* router_bias = nullptr;  // [n_expert] (noaux_tc selection bias) or null
+  std::vector<MlpWeights> experts;     // each [moe_inter, hidden] x2, [hidden, moe_inter]
+  bool has_shared = false;
+  MlpWeights shared;  // [moe_inter * n_shared, hidden] x2, [hidden, moe_inter * n_shared]
+};
+
+struct MlaWeights {
+  MatrixView token_embd;  // [vocab, hidden]
+  std::vector<MlaLayer> layers;
+  const float* output_norm = nullptr;  // [hidden]
+  MatrixView output;                   // [vocab, hidden]
+};
+
+enum Slot {
+  kX,
+  kNormed,
+  kQ,
+  kQa,
+  kKva,
+  kAttn,
+  kProj,
+  kGate,
+  kUp,
+  kScores,
+  kCos,
+  kSin,
+  kGathered,
+  kQnope,
+  kQlat,
+  kLatents,
+  kKnope,
+  kVexp,
+  kHeadOut,
+  kRouterLogits,
+  kExpertIn,
+  kExpertOut,
+  kMoeOut,
+  kRouteW
+};
+enum IntSlot { kRouteIds, kSeqTokens, kExpertTokens };
+
+class Deepseek2Model final : public Model {
+ public:
+  Deepseek2Model(std::unique_ptr<WeightSource> src, MlaWeights w, RopeTable rope,
+                 RouterSettings router)
+      : src_(std::move(src)),
+        c_(src_->config()),
+        w_(std::move(w)),
+        rope_(std::move(rope)),
+        router_(router),
+        scale_(mla_softmax_scale(c_)) {}
+
+  const ModelConfig& config() const override { return c_; }
+  KvLayout kv_layout() const override {
+    return {c_.num_hidden_layers, c_.kv_lora_rank + c_.qk_rope_head_dim};
+  }
+  void forward(const BatchView& b, Workspace& ws, float* logits) const override;
+
+ private:
+  void project_qkv(const MlaLayer& l, int64_t il, const BatchView& b, Workspace& ws) const;
+  void attend_sequence(const MlaLayer& l, int64_t il, const BatchView& b,
+                       std::span<const int32_t> toks, bool expanded, Workspace& ws) const;
+  void moe(const MlaLayer& l, const float* x, int64_t n, Workspace& ws, float* out) const;
+
+  // Per-head products with W_UK / W_UV, whichever way kv_b is stored.
+  void absorb_q(const MlaLayer& l, int64_t h, const float* q_nope, int64_t n, float* q_lat) const;
+  void expand_k(const MlaLayer& l, int64_t h, const float* lat, int64_t m, float* k_nope) const;
+  void apply_uv(const MlaLayer& l, int64_t h, const float* lat, int64_t m, float* v) const;
+
+  std::unique_ptr<WeightSource> src_;
+  const ModelConfig& c_;
+  MlaWeights w_;
+  RopeTable rope_;
+  RouterSettings router_;
+  double scale_;
+};
+
+void Deepseek2Model::absorb_q(const MlaLayer& l, int64_t h, const float* q_nope, int64_t n,
+                              float* q_lat) const {
+  const int64_t kvl = c_.kv_lora_rank, nope = c_.qk_nope_head_dim, v = c_.v_head_dim;
+  if (l.split_kv_b) {
+    matmul(l.wk_b.row_slice(h * kvl, kvl), q_nope, n, q_lat);
+  } else {
+    matmul_transposed(l.wkv_b.row_slice(h * (nope + v), nope), q_nope, n, q_lat);
+  }
+}
+
+void Deepseek2Model::expand_k(const MlaLayer& l, int64_t h, const float* lat, int64_t m,
+                              float* k_nope) const {
+  const int64_t kvl = c_.kv_lora_rank, nope = c_.qk_nope_head_dim, v = c_.v_head_dim;
+  if (l.split_kv_b) {
+    matmul_transposed(l.wk_b.row_slice(h * kvl, kvl), lat, m, k_nope);
+  } else {
+    matmul(l.wkv_b.row_slice(h * (nope + v), nope), lat, m, k_nope);
+  }
+}
+
+void Deepseek2Model::apply_uv(const MlaLayer& l, int64_t h, const float* lat, int64_t m,
+                              float* out) const {
+  const int64_t nope = c_.qk_nope_head_dim, v = c_.v_head_dim;
+  if (l.split_kv_b) {
+    matmul(l.wv_b.row_slice(h * v, v), lat, m, out);
+  } else {
+    matmul(l.wkv_b.row_slice(h * (nope + v) + nope, v), lat, m, out);
+  }
+}
+
+// q for every token, [latent | k_pe] into each token's cache slot, rope applied.
+void Deepseek2Model::project_qkv(const MlaLayer& l, int64_t il, const BatchView& b,
+                                 Workspace& ws) const {
+  const int64_t n = int64_t(b.tokens.size()), nh = c_.num_attention_heads;
+  const int64_t nope = c_.qk_nope_head_dim, rope = c_.qk_rope_head_dim, kvl = c_.kv_lora_rank;
+  const int64_t qk = nope + rope;
+  const float* h = ws.f32(kNormed, 0);
+  float* q = ws.f32(kQ, size_t(n * nh * qk));
+  if (c_.q_lora_rank > 0) {
+    float* qa = ws.f32(kQa, size_t(n * c_.q_lora_rank));
+    matmul(l.wq_a, h, n, qa);
+    rms_norm(qa, l.q_a_norm, n, c_.q_lora_rank, kLatentNormEps, qa);
+    matmul(l.wq_b, qa, n, q);
+  } else {
+    matmul(l.wq, h, n, q);
+  }
+  float* kva = ws.f32(kKva, size_t(n * (kvl + rope)));
+  matmul(l.wkv_a, h, n, kva);
+  float* cos_t = ws.f32(kCos, size_t(rope / 2));
+  float* sin_t = ws.f32(kSin, size_t(rope / 2));
+  for (int64_t t = 0; t < n; ++t) {
+    float* row = kva + t * (kvl + rope);
+    rms_norm(row, l.kv_a_norm, 1, kvl, kLatentNormEps, row);
+    rope_.cos_sin(b.positions[t], cos_t, sin_t);
+    apply_rope(row + kvl, 1, rope, rope, cos_t, sin_t, RopeStyle::kPair);
+    apply_rope(q + t * nh * qk + nope, nh, qk, rope, cos_t, sin_t, RopeStyle::kPair);
+    std::memcpy(b.caches[b.seq_ids[t]].at(il, b.positions[t]), row,
+                size_t(kvl + rope) * sizeof(float));
+  }
+}
+
+// Attention for the tokens `toks` (batch indices) of one sequence; writes their per-head outputs
+// ([n_head * v] per token) into the kAttn rows of those tokens.
+void Deepseek2Model::attend_sequence(const MlaLayer& l, int64_t il, const BatchView& b,
+                                     std::span<const int32_t> toks, bool expanded,
+                                     Workspace& ws) const {
+  const int64_t nh = c_.num_attention_heads, nope = c_.qk_nope_head_dim;
+  const int64_t rope = c_.qk_rope_head_dim, kvl = c_.kv_lora_rank, vd = c_.v_head_dim;
+  const int64_t qk = nope + rope, g = int64_t(toks.size());
+  const KvView& cache = b.caches[b.seq_ids[toks[0]]];
+  int64_t n_keys = 0;
+  for (int32_t t : toks) n_keys = std::max<int64_t>(n_keys, b.positions[t] + 1);
+  const float* q = ws.f32(kQ, 0);
+  float* out = ws.f32(kAttn, 0);
+  float* scores = ws.f32(kScores, size_t(n_keys));
+  float* q_nope = ws.f32(kQnope, size_t(g * nope));
+  float* head_out = ws.f32(kHeadOut, size_t(g * std::max(vd, kvl)));
+  float* lat = ws.f32(kLatents, size_t(n_keys * kvl));  // latents of keys 0..n_keys-1
+  for (int64_t j = 0; j < n_keys; ++j)
+    std::memcpy(lat + j * kvl, cache.at(il, j), size_t(kvl) * sizeof(float));
+  float* q_lat = ws.f32(kQlat, size_t(g * kvl));
+  float* k_nope = expanded ? ws.f32(kKnope, size_t(n_keys * nope)) : nullptr;
+  float* v_exp = expanded ? ws.f32(kVexp, size_t(n_keys * vd)) : nullptr;
+
+  for (int64_t h = 0; h < nh; ++h) {
+    for (int64_t i = 0; i < g; ++i)
+      std::memcpy(q_nope + i * nope, q + (toks[i] * nh + h) * qk, size_t(nope) * sizeof(float));
+    if (expanded) {
+      expand_k(l, h, lat, n_keys, k_nope);
+      apply_uv(l, h, lat, n_keys, v_exp);
+    } else {
+      absorb_q(l, h, q_nope, g, q_lat);
+    }
+    for (int64_t i = 0; i < g; ++i) {
+      const int64_t len = b.positions[toks[i]] + 1;
+      const float* q_pe = q + (toks[i] * nh + h) * qk + nope;
+      for (int64_t j = 0; j < len; ++j) {
+        const double nope_part = expanded ? dot(q_nope + i * nope, k_nope + j * nope, nope)
+                                          : dot(q_lat + i * kvl, lat + j * kvl, kvl);
+        scores[j] = float((nope_part + dot(q_pe, cache.at(il, j) + kvl, rope)) * scale_);
+      }
+      softmax(scores, len);
+      // expanded: weighted sum of v rows; absorbed: of latent rows (W_UV applied below)
+      const int64_t width = expanded ? vd : kvl;
+      const float* rows = expanded ? v_exp : lat;
+      float* dst = expanded ? out + (toks[i] * nh + h) * vd : head_out + i * kvl;
+      for (int64_t d = 0; d < width; ++d) {
+        double s = 0.0;
+        for (int64_t j = 0; j < len; ++j) s += double(scores[j]) * double(rows[j * width + d]);
+        dst[d] = float(s);
+      }
+    }
+    if (!expanded) {
+      float* vout = q_lat;  // reuse: [g x v] fits in [g x kv_lora] only if v <= kv_lora
+      float* uv = vd <= kvl ? vout : ws.f32(kVexp, size_t(g * vd));
+      apply_uv(l, h, head_out, g, uv);
+      for (int64_t i = 0; i < g; ++i)
+        std::memcpy(out + (toks[i] * nh + h) * vd, uv + i * vd, size_t(vd) * sizeof(float));
+    }
+  }
+}
+
+void Deepseek2Model::moe(const MlaLayer& l, const float* x, int64_t n, Workspace& ws,
+                         float* out) const {
+  const int64_t H = c_.hidden_size, E = c_.n_routed_experts, k = router_.top_k;
+  const int64_t inter = c_.moe_intermediate_size;
+  float* router_logits = ws.f32(kRouterLogits, size_t(n * E));
+  int32_t* ids = ws.i32(kRouteIds, size_t(n * k));
+  float* wts = ws.f32(kRouteW, size_t(n * k));
+  matmul(l.router, x, n, router_logits);
+  for (int64_t t = 0; t < n; ++t)
+    route_token(router_, router_logits + t * E, l.router_bias, ids + t * k, wts + t * k);
+
+  std::memset(out, 0, size_t(n * H) * sizeof(float));
+  // Group the batch's tokens by expert so each expert's weights are read once per batch.
+  int32_t* members = ws.i32(kExpertTokens, size_t(n));
+  float* member_w = ws.f32(kGathered, size_t(n));
+  float* xe = ws.f32(kExpertIn, size_t(n * H));
+  float* ye = ws.f32(kExpertOut, size_t(n * H));
+  float* gate = ws.f32(kGate, size_t(n * std::max(inter, inter * c_.n_shared_experts)));
+  float* up = ws.f32(kUp, size_t(n * std::max(inter, inter * c_.n_shared_experts)));
+  for (int64_t e = 0; e < E; ++e) {
+    int64_t m = 0;
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t j = 0; j < k; ++j)
+        if (ids[t * k + j] == e) {
+          members[m] = int32_t(t);
+          member_w[m] = wts[t * k + j];
+          std::memcpy(xe + m * H, x + t * H, size_t(H) * sizeof(float));
+          ++m;
+        }
+    if (m == 0) continue;
+    swiglu_mlp(l.experts[size_t(e)], xe, m, gate, up, ye);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t d = 0; d < H; ++d) out[members[i] * H + d] += member_w[i] * ye[i * H + d];
+  }
+  if (l.has_shared) {
+    swiglu_mlp(l.shared, x, n, gate, up, ye);
+    add(out, ye, n * H);
+  }
+}
+
+void Deepseek2Model::forward(const BatchView& b, Workspace& ws, float* logits) const {
+  const int64_t n = int64_t(b.tokens.size()), H = c_.hidden_size;
+  const int64_t nh = c_.num_attention_heads, vd = c_.v_head_dim;
+  float* x = ws.f32(kX, size_t(n * H));
+  float* normed = ws.f32(kNormed, size_t(n * H));
+  float* proj = ws.f32(kProj, size_t(n * H));
+  ws.f32(kAttn, size_t(n * nh * vd));
+  ws.f32(kQ, size_t(n * nh * (c_.qk_nope_head_dim + c_.qk_rope_head_dim)));
+  int32_t* seq_toks = ws.i32(kSeqTokens, size_t(n));
+  embed_tokens(w_.token_embd, b.tokens, x);
+  for (int64_t il = 0; il < c_.num_hidden_layers; ++il) {
+    const MlaLayer& l = w_.layers[size_t(il)];
+    rms_norm(x, l.attn_norm, n, H, c_.rms_norm_eps, normed);
+    project_qkv(l, il, b, ws);
+    // One attention pass per sequence present in the batch (first-appearance order).
+    for (int64_t t0 = 0; t0 < n; ++t0) {
+      bool seen = false;
+      for (int64_t t = 0; t < t0 && !seen; ++t) seen = b.seq_ids[t] == b.seq_ids[t0];
+      if (seen) continue;
+      int64_t g = 0;
+      for (int64_t t = t0; t < n; ++t)
+        if (b.seq_ids[t] == b.seq_ids[t0]) seq_toks[g++] = int32_t(t);
+      const bool expanded =
+          b.mla_form == MlaForm::kExpanded || (b.mla_form == MlaForm::kAuto && g > 1);
+      attend_sequence(l, il, b, std::span<const int32_t>(seq_toks, size_t(g)), expanded, ws);
+    }
+    matmul(l.wo, ws.f32(kAttn, 0), n, proj);
+    add(x, proj, n * H);
+    rms_norm(x, l.ffn_norm, n, H, c_.rms_norm_eps, normed);
+    if (l.moe) {
+      moe(l, normed, n, ws, ws.f32(kMoeOut, size_t(n * H)));
+      add(x, ws.f32(kMoeOut, 0), n * H);
+    } else {
+      const int64_t inter = c_.intermediate_size;
+      swiglu_mlp(l.dense, normed, n, ws.f32(kGate, size_t(n * inter)),
+                 ws.f32(kUp, size_t(n * inter)), proj);
+      add(x, proj, n * H);
+    }
+  }
+  float* gathered = ws.f32(kGathered, b.logit_rows.size() * size_t(H));
+  output_logits(x, H, w_.output_norm, c_.rms_norm_eps, w_.output, b.logit_rows, gathered, logits);
+}
+
+Result<MlpWeights> load_mlp(WeightSource& s, const std::string& p, const std::string& suffix,
+                            int64_t H, int64_t I) {
+  MlpWeights m;
+  WHALE_LOAD(m.gate, s.matrix(p + "ffn_gate" + suffix + ".weight", {H, I}));
+  WHALE_LOAD(m.up, s.matrix(p + "ffn_up" + suffix + ".weight", {H, I}));
+  WHALE_LOAD(m.down, s.matrix(p + "ffn_down" + suffix + ".weight", {I, H}));
+  return m;
+}
+
+Status load_moe(WeightSource& s, const ModelConfig& c, const std::string& p, MlaLayer& l) {
+  const int64_t H = c.hidden_size, E = c.n_routed_experts, I = c.moe_intermediate_size;
+  l.moe = true;
+  WHALE_LOAD(l.router, s.matrix(p + "ffn_gate_inp.weight", {H, E}));
+  if (s.has(p + "exp_probs_b.bias")) WHALE_LOAD(l.router_bias, s.vector(p + "exp_probs_b.bias", E));
+  if (c.topk_method == "noaux_tc" && !l.router_bias)
+    return make_error(
+        "%sexp_probs_b.bias (e_score_correction_bias) is missing: noaux_tc routing "
+        "needs it",
+        p.c_str());
+  std::vector<MatrixView> gate, up, down;
+  WHALE_LOAD(gate, s.experts(p + "ffn_gate_exps.weight", E, I, H));
+  WHALE_LOAD(up, s.experts(p + "ffn_up_exps.weight", E, I, H));
+  WHALE_LOAD(down, s.experts(p + "ffn_down_exps.weight", E, H, I));
+  for (int64_t e = 0; e < E; ++e)
+    l.experts.push_back({gate[size_t(e)], up[size_t(e)], down[size_t(e)]});
+  if (c.n_shared_experts > 0) {
+    l.has_shared = true;
+    WHALE_LOAD(l.shared, load_mlp(s, p, "_shexp", H, I * c.n_shared_experts));
+  }
+  return Status::Ok();
+}
+
+Result<MlaWeights> load_weights(WeightSource& s) {
+  const ModelConfig& c = s.config();
+  const int64_t H = c.hidden_size, V = c.vocab_size, nh = c.num_attention_heads;
+  const int64_t nope = c.qk_nope_head_dim, rope = c.qk_rope_head_dim, vd = c.v_head_dim;
+  const int64_t kvl = c.kv_lora_rank, ql = c.q_lora_rank;
+  if (kvl <= 0) return make_error("kv_lora_rank must be positive for deepseek2");
+  MlaWeights w;
+  WHALE_LOAD(w.token_embd, s.matrix("token_embd.weight", {H, V}));
+  for (int64_t il = 0; il < c.num_hidden_layers; ++il) {
+    const std::string p = "blk." + std::to_string(il) + ".";
+    MlaLayer l;
+    WHALE_LOAD(l.attn_norm, s.vector(p + "attn_norm.weight", H));
+    if (ql > 0) {
+      WHALE_LOAD(l.wq_a, s.matrix(p + "attn_q_a.weight", {H, ql}));
+      WHALE_LOAD(l.q_a_norm, s.vector(p + "attn_q_a_norm.weight", ql));
+      WHALE_LOAD(l.wq_b, s.matrix(p + "attn_q_b.weight", {ql, nh * (nope + rope)}));
+    } else {
+      WHALE_LOAD(l.wq, s.matrix(p + "attn_q.weight", {H, nh * (nope + rope)}));
+    }
+    WHALE_LOAD(l.wkv_a, s.matrix(p + "attn_kv_a_mqa.weight", {H, kvl + rope}));
+    WHALE_LOAD(l.kv_a_norm, s.vector(p + "attn_kv_a_norm.weight", kvl));
+    if (s.has(p + "attn_k_b.weight")) {
+      l.split_kv_b = true;
+      WHALE_LOAD(l.wk_b, s.matrix(p + "attn_k_b.weight", {nope, kvl, nh}));
+      WHALE_LOAD(l.wv_b, s.matrix(p + "attn_v_b.weight", {kvl, vd, nh}));
+    } else {
+      WHALE_LOAD(l.wkv_b, s.matrix(p + "attn_kv_b.weight", {kvl, nh * (nope + vd)}));
+    }
+    WHALE_LOAD(l.wo, s.matrix(p + "attn_output.weight", {nh * vd, H}));
+    WHALE_LOAD(l.ffn_norm, s.vector(p + "ffn_norm.weight", H));
+    // The file says which layers are MoE (llama.cpp's converter and loader make every layer
+    // after the leading dense ones MoE; HF configs may also set moe_layer_freq).
+    if (s.has(p + "ffn_gate_inp.weight")) {
+      WHALE_TRY(load_moe(s, c, p, l));
+    } else {
+      WHALE_LOAD(l.dense, load_mlp(s, p, "", H, c.intermediate_size));
+    }
+    w.layers.push_back(std::move(l));
+  }
+  WHALE_LOAD(w.output_norm, s.vector("output_norm.weight", H));
+  if (s.has("output.weight")) {
+    WHALE_LOAD(w.output, s.matrix("output.weight", {H, V}));
+  } else if (c.tie_word_embeddings) {
+    w.output = w.token_embd;
+  } else {
+    return make_error("no output.weight (lm_head) and tie_word_embeddings is false");
+  }
+  return w;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> load_deepseek2(std::unique_ptr<WeightSource> weights) {
+  const ModelConfig& c = weights->config();
+  RouterSettings router;
+  if (c.has_moe()) {
+    auto r = router_settings(c);
+    if (!r) return r.error();
+    router = r.value();
+  }
+  auto w = load_weights(*weights);
+  if (!w) return w.error();
+  auto rope = make_rope_table(c, *weights);
+  if (!rope) return rope.error();
+  return std::unique_ptr<Model>(std::make_unique<Deepseek2Model>(
+      std::move(weights), std::move(w.value()), std::move(rope.value()), router));
+}
+
+}  // namespace whale

@@ -1,0 +1,30 @@
+#include "model/forward_common.h"
+
+#include <cstring>
+
+namespace whale {
+
+void embed_tokens(const MatrixView& table, std::span<const int32_t> tokens, float* x) {
+  for (size_t i = 0; i < tokens.size(); ++i) matrix_row(table, tokens[i], x + i * table.cols);
+}
+
+void swiglu_mlp(const MlpWeights& w, const float* x, int64_t n, float* gate_buf, float* up_buf,
+                float* out) {
+  matmul(w.gate, x, n, gate_buf);
+  matmul(w.up, x, n, up_buf);
+  silu_mul(gate_buf, up_buf, n * w.gate.rows);
+  matmul(w.down, gate_buf, n, out);
+}
+
+void output_logits(const float* x, int64_t hidden, const float* norm, double eps,
+                   const MatrixView& output, std::span<const int32_t> rows, float* gathered,
+                   float* logits) {
+  if (rows.empty()) return;
+  for (size_t j = 0; j < rows.size(); ++j)
+    std::memcpy(gathered + j * hidden, x + rows[j] * hidden, size_t(hidden) * sizeof(float));
+  const int64_t n = int64_t(rows.size());
+  rms_norm(gathered, norm, n, hidden, eps, gathered);
+  matmul(output, gathered, n, logits);
+}
+
+}  // namespace whale

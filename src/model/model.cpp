@@ -1,0 +1,36 @@
+#include "model/model.h"
+
+#include "model/weight_source.h"
+
+namespace whale {
+
+float* Workspace::f32(int slot, size_t n) {
+  WHALE_CHECK(slot >= 0 && slot < kSlots, "workspace slot out of range");
+  if (f32_[slot].size() < n) f32_[slot].resize(n);
+  return f32_[slot].data();
+}
+
+int32_t* Workspace::i32(int slot, size_t n) {
+  WHALE_CHECK(slot >= 0 && slot < kSlots, "workspace slot out of range");
+  if (i32_[slot].size() < n) i32_[slot].resize(n);
+  return i32_[slot].data();
+}
+
+size_t Workspace::bytes() const {
+  size_t n = 0;
+  for (const auto& v : f32_) n += v.size() * sizeof(float);
+  for (const auto& v : i32_) n += v.size() * sizeof(int32_t);
+  return n;
+}
+
+Result<std::unique_ptr<Model>> load_model(const std::string& path) {
+  auto weights = open_weight_source(path);
+  if (!weights) return weights.error();
+  Result<std::unique_ptr<Model>> model = weights.value()->config().is_mla()
+                                             ? load_deepseek2(std::move(weights.value()))
+                                             : load_llama_family(std::move(weights.value()));
+  if (!model) return Error{path + ": " + model.error().message};
+  return model;
+}
+
+}  // namespace whale

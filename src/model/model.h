@@ -1,0 +1,89 @@
+// The model layer's interface: one loaded network (weights + config) that evaluates a batch of
+// tokens from several sequences, each with its own KV cache. One implementation per architecture
+// family (model/llama_family.cpp, model/deepseek2.cpp); variants within a family are configs.
+//
+// The runtime layer owns KV memory and validates batches (token ids, positions, capacities);
+// the model computes. A Model is immutable after loading and may be shared by many sessions:
+// everything mutable (KV caches, Workspace) is passed in.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "formats/model_config.h"
+#include "platform/result.h"
+
+namespace whale {
+
+class WeightSource;
+
+// What one token leaves in the cache, per layer: llama/qwen2 keep k then v
+// (2 * n_kv_heads * head_dim floats); MLA keeps the normalized latent then the roped shared key
+// (kv_lora_rank + qk_rope_head_dim floats) - that is all absorbed attention needs.
+struct KvLayout {
+  int64_t n_layers = 0;
+  int64_t floats_per_token = 0;
+};
+
+// One sequence's cache memory: [n_layers][capacity][floats_per_token].
+struct KvView {
+  float* data = nullptr;
+  int64_t capacity = 0;
+  int64_t floats_per_token = 0;
+  float* at(int64_t layer, int64_t pos) const {
+    return data + (layer * capacity + pos) * floats_per_token;
+  }
+};
+
+// MLA evaluation form. Both are the same math (tested equal); absorbed reads only the latent
+// cache (decode), expanded decompresses per-head keys/values once per batch (prefill).
+// kAuto: expanded for a sequence with several tokens in the batch, absorbed for one.
+enum class MlaForm { kAuto, kAbsorbed, kExpanded };
+
+// A validated batch. Token i of sequence seq_ids[i] sits at positions[i]; its key/value are
+// written at that position of caches[seq_ids[i]] and it attends to positions [0, positions[i]]
+// of that cache (earlier tokens of the same sequence in this batch included).
+struct BatchView {
+  std::span<const int32_t> tokens;
+  std::span<const int32_t> positions;
+  std::span<const int32_t> seq_ids;
+  std::span<const int32_t> logit_rows;  // batch indices whose logits are wanted, output order
+  std::span<const KvView> caches;       // indexed by seq id
+  MlaForm mla_form = MlaForm::kAuto;
+};
+
+// Activation scratch, grown on demand and reused: after the largest batch has been seen once, a
+// forward pass allocates nothing (STYLE.md 11).
+class Workspace {
+ public:
+  static constexpr int kSlots = 24;
+  float* f32(int slot, size_t n);
+  int32_t* i32(int slot, size_t n);
+  size_t bytes() const;
+
+ private:
+  std::vector<float> f32_[kSlots];
+  std::vector<int32_t> i32_[kSlots];
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual const ModelConfig& config() const = 0;
+  virtual KvLayout kv_layout() const = 0;
+  // Evaluates the batch; writes logit_rows.size() x vocab_size floats to `logits`.
+  virtual void forward(const BatchView& batch, Workspace& ws, float* logits) const = 0;
+};
+
+// Opens a .gguf file or an HF checkpoint directory and builds the model of its architecture.
+// Unknown architectures, missing tensors and wrong shapes are one-line Errors.
+Result<std::unique_ptr<Model>> load_model(const std::string& path);
+
+// Family constructors (the weight source is kept alive by the model).
+Result<std::unique_ptr<Model>> load_llama_family(std::unique_ptr<WeightSource> weights);
+Result<std::unique_ptr<Model>> load_deepseek2(std::unique_ptr<WeightSource> weights);
+
+}  // namespace whale

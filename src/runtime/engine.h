@@ -1,0 +1,42 @@
+// Engine: a loaded model, immutable and shared by every session (STYLE.md 2). It evaluates
+// batches against caller-owned KV caches and workspaces, so any number of sequences can run
+// through one engine.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "formats/model_config.h"
+#include "model/model.h"
+#include "platform/result.h"
+#include "runtime/batch.h"
+#include "runtime/kv_cache.h"
+
+namespace whale {
+
+class Engine {
+ public:
+  // A .gguf file or a Hugging Face checkpoint directory.
+  static Result<std::shared_ptr<const Engine>> load(const std::string& path);
+
+  const ModelConfig& config() const { return model_->config(); }
+  KvLayout kv_layout() const { return model_->kv_layout(); }
+  int64_t vocab_size() const { return config().vocab_size; }
+
+  // Evaluates `batch`. caches[s] is sequence s's cache. For every sequence in the batch its
+  // tokens must have consecutive positions p0, p0+1, ... with p0 <= its cache's length (p0 below
+  // the length rewinds: later entries are overwritten) and fit in its capacity; the cache length
+  // becomes the last position + 1. `logits` receives one vocab_size row per wanted token, in
+  // batch order. Bad token ids, positions or seq ids and context overflow are Errors, and then
+  // no cache is modified.
+  Status forward(const Batch& batch, std::span<KvCache* const> caches, Workspace& ws,
+                 std::vector<float>& logits, MlaForm form = MlaForm::kAuto) const;
+
+ private:
+  std::unique_ptr<Model> model_;
+};
+
+}  // namespace whale
