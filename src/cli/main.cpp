@@ -10,13 +10,16 @@ namespace whale::cli {
 
 const std::vector<Command>& all_commands() {
   static const std::vector<Command> commands = {
-      {"info", cmd_info, "whale info --model M            architecture, size, tensor types, tokenizer"},
+      {"info", cmd_info,
+       "whale info --model M            architecture, size, tensor types, tokenizer"},
       {"tokenize", cmd_tokenize,
        "whale tokenize --model M [--special] [--file F] [--jsonl]   text -> JSON token ids"},
-      {"detokenize", cmd_detokenize, "whale detokenize --model M [--jsonl]   JSON ids on stdin -> text"},
+      {"detokenize", cmd_detokenize,
+       "whale detokenize --model M [--jsonl]   JSON ids on stdin -> text"},
       {"template", cmd_template,
        "whale template --model M --messages F.json [--generation-prompt] [--template F.jinja]"},
-      {"convert", cmd_convert, "whale convert HF_DIR OUT.gguf --type T   (f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m)"},
+      {"convert", cmd_convert,
+       "whale convert HF_DIR OUT.gguf --type T   (f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m)"},
       {"quantize", cmd_quantize, "whale quantize IN.gguf OUT.gguf T"},
       {"logits", cmd_logits,
        "whale logits --model M --tokens 1,2,3 --out F.f32 [--decode] [--mla absorbed|expanded]"},

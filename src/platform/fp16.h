@@ -18,7 +18,9 @@ inline uint32_t bits_from_f32(float f) {
   return b;
 }
 
-inline float bf16_to_f32(uint16_t h) { return f32_from_bits(uint32_t(h) << 16); }
+inline float bf16_to_f32(uint16_t h) {
+  return f32_from_bits(uint32_t(h) << 16);
+}
 inline uint16_t f32_to_bf16(float f) {
   uint32_t b = bits_from_f32(f);
   if ((b & 0x7fffffff) > 0x7f800000) return uint16_t((b >> 16) | 0x40);  // quiet NaN
@@ -43,7 +45,7 @@ inline uint16_t f32_to_f16(float f) {
   uint32_t b = bits_from_f32(f);
   uint32_t sign = (b >> 16) & 0x8000;
   uint32_t abs = b & 0x7fffffff;
-  if (abs > 0x7f800000) return uint16_t(sign | 0x7e00);  // NaN
+  if (abs > 0x7f800000) return uint16_t(sign | 0x7e00);   // NaN
   if (abs >= 0x477ff000) return uint16_t(sign | 0x7c00);  // overflow (>= 65520) -> inf
   if (abs < 0x38800000) {
     // result is subnormal or zero: round abs * 2^24 to nearest even integer

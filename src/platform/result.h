@@ -57,7 +57,9 @@ Error make_error(const char* fmt, Args... args) {
   std::snprintf(buf, sizeof buf, fmt, args...);
   return Error{buf};
 }
-inline Error make_error(const char* msg) { return Error{msg}; }
+inline Error make_error(const char* msg) {
+  return Error{msg};
+}
 
 [[noreturn]] inline void check_failed(const char* expr, const char* file, int line,
                                       const char* msg) {
@@ -74,8 +76,8 @@ inline Error make_error(const char* msg) { return Error{msg}; }
   } while (0)
 
 // Propagate an error out of a function returning Result<U> or Status.
-#define WHALE_TRY(expr)                                 \
-  do {                                                  \
-    auto&& whale_try_r_ = (expr);                       \
+#define WHALE_TRY(expr)                                  \
+  do {                                                   \
+    auto&& whale_try_r_ = (expr);                        \
     if (!whale_try_r_.ok()) return whale_try_r_.error(); \
   } while (0)

@@ -33,8 +33,8 @@ TEST(Bf16, RoundsToNearestEven) {
 
 TEST(Fp8E4M3, KnownValues) {
   EXPECT_EQ(fp8_e4m3_to_f32(0x00), 0.0f);
-  EXPECT_EQ(fp8_e4m3_to_f32(0x38), 1.0f);         // exp 7, mant 0
-  EXPECT_EQ(fp8_e4m3_to_f32(0x7e), 448.0f);       // largest finite
+  EXPECT_EQ(fp8_e4m3_to_f32(0x38), 1.0f);                  // exp 7, mant 0
+  EXPECT_EQ(fp8_e4m3_to_f32(0x7e), 448.0f);                // largest finite
   EXPECT_EQ(fp8_e4m3_to_f32(0x01), std::ldexp(1.0f, -9));  // smallest subnormal
   EXPECT_EQ(fp8_e4m3_to_f32(0xb8), -1.0f);
   EXPECT_TRUE(std::isnan(fp8_e4m3_to_f32(0x7f)));
