@@ -1,0 +1,205 @@
+// The batched API on tiny generated checkpoints: several sequences at different positions in one
+// batch give the same logits as each sequence alone; prefill == token-by-token decode; rewinding
+// reuses a prefix; bad batches are Errors that leave caches untouched; steady-state decode does
+// not grow the workspace.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "runtime/engine.h"
+#include "runtime/session.h"
+
+namespace whale {
+namespace {
+
+// Generates a tiny checkpoint with the repository's generator (a directory per process: ctest
+// runs the discovered tests in parallel processes).
+std::string tiny_model(const std::string& preset) {
+  const std::string dir =
+      ::testing::TempDir() + "whale_runtime_" + std::to_string(::getpid()) + "_" + preset;
+  const std::string cmd = std::string("/usr/bin/python3 ") + WHALE_SOURCE_DIR +
+                          "/tools/gen/make_tiny_hf.py " + preset + " " + dir + " > /dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return dir;
+}
+
+std::shared_ptr<const Engine> load(const std::string& preset) {
+  auto e = Engine::load(tiny_model(preset));
+  EXPECT_TRUE(e.ok()) << (e.ok() ? "" : e.error().message);
+  return e.ok() ? e.value() : nullptr;
+}
+
+void expect_rows_near(std::span<const float> a, std::span<const float> b, double tol) {
+  ASSERT_EQ(a.size(), b.size());
+  double mx = 0, diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    mx = std::max(mx, std::fabs(double(b[i])));
+    diff = std::max(diff, std::fabs(double(a[i]) - double(b[i])));
+  }
+  EXPECT_LE(diff, tol * mx);
+}
+
+class EngineTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EngineTest, InterleavedSequencesInOneBatchMatchSeparateSessions) {
+  auto engine = load(GetParam());
+  ASSERT_TRUE(engine);
+  const std::vector<int32_t> a = {5, 17, 3, 99, 42}, b = {7, 1, 200};
+  // reference: each sequence alone, all logits
+  auto sa = Session::create(engine, 16);
+  auto sb = Session::create(engine, 16);
+  ASSERT_TRUE(sa.ok() && sb.ok());
+  ASSERT_TRUE((*sa)->eval(a, true).ok());
+  ASSERT_TRUE((*sb)->eval(b, true).ok());
+
+  // batch 1: a[0..2] and b[0..1] interleaved; batch 2: a[3..4] and b[2]
+  auto ca = KvCache::create(engine->kv_layout(), 16);
+  auto cb = KvCache::create(engine->kv_layout(), 16);
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  KvCache* caches[2] = {&ca.value(), &cb.value()};
+  Workspace ws;
+  std::vector<float> logits;
+  Batch batch;
+  batch.add(a[0], 0, 0, true);
+  batch.add(b[0], 0, 1, true);
+  batch.add(a[1], 1, 0, true);
+  batch.add(a[2], 2, 0, true);
+  batch.add(b[1], 1, 1, true);
+  ASSERT_TRUE(engine->forward(batch, caches, ws, logits).ok());
+  const size_t V = size_t(engine->vocab_size());
+  ASSERT_EQ(logits.size(), 5 * V);
+  auto row = [&](size_t i) { return std::span<const float>(logits.data() + i * V, V); };
+  expect_rows_near(row(0), (*sa)->logits(0), 1e-6);
+  expect_rows_near(row(1), (*sb)->logits(0), 1e-6);
+  expect_rows_near(row(2), (*sa)->logits(1), 1e-6);
+  expect_rows_near(row(3), (*sa)->logits(2), 1e-6);
+  expect_rows_near(row(4), (*sb)->logits(1), 1e-6);
+  EXPECT_EQ(caches[0]->length(), 3);
+  EXPECT_EQ(caches[1]->length(), 2);
+
+  batch.clear();
+  batch.add(b[2], 2, 1, true);
+  batch.add(a[3], 3, 0, false);  // no logits wanted for this one
+  batch.add(a[4], 4, 0, true);
+  ASSERT_TRUE(engine->forward(batch, caches, ws, logits).ok());
+  ASSERT_EQ(logits.size(), 2 * V);
+  expect_rows_near(row(0), (*sb)->logits(2), 1e-6);
+  expect_rows_near(row(1), (*sa)->logits(4), 1e-6);
+}
+
+TEST_P(EngineTest, PrefillEqualsDecodeAndRewindReusesThePrefix) {
+  auto engine = load(GetParam());
+  ASSERT_TRUE(engine);
+  const std::vector<int32_t> toks = {11, 22, 33, 44, 55, 66};
+  auto prefill = Session::create(engine, 8);
+  ASSERT_TRUE(prefill.ok());
+  ASSERT_TRUE((*prefill)->eval(toks, true).ok());
+  auto dec = Session::create(engine, 8);
+  ASSERT_TRUE(dec.ok());
+  for (size_t i = 0; i < toks.size(); ++i) {
+    ASSERT_TRUE((*dec)->eval(std::span<const int32_t>(&toks[i], 1)).ok());
+    expect_rows_near((*dec)->logits(), (*prefill)->logits(i), 1e-5);
+  }
+  // the MLA forms agree on a multi-token batch too
+  auto absorbed = Session::create(engine, 8);
+  ASSERT_TRUE((*absorbed)->eval(toks, true, MlaForm::kAbsorbed).ok());
+  for (size_t i = 0; i < toks.size(); ++i)
+    expect_rows_near((*absorbed)->logits(i), (*prefill)->logits(i), 1e-5);
+
+  // rewind to 2 tokens and continue differently == a fresh session on the new sequence
+  (*dec)->truncate(2);
+  EXPECT_EQ((*dec)->n_past(), 2);
+  const std::vector<int32_t> tail = {99, 98};
+  ASSERT_TRUE((*dec)->eval(tail, true).ok());
+  auto fresh = Session::create(engine, 8);
+  const std::vector<int32_t> all = {11, 22, 99, 98};
+  ASSERT_TRUE((*fresh)->eval(all, true).ok());
+  expect_rows_near((*dec)->logits(1), (*fresh)->logits(3), 1e-5);
+}
+
+TEST_P(EngineTest, BadBatchesAreErrorsAndLeaveCachesUntouched) {
+  auto engine = load(GetParam());
+  ASSERT_TRUE(engine);
+  auto c = KvCache::create(engine->kv_layout(), 4);
+  ASSERT_TRUE(c.ok());
+  KvCache* caches[1] = {&c.value()};
+  Workspace ws;
+  std::vector<float> logits;
+  Batch b;
+  b.add(1, 0, 0, true);
+  b.add(2, 1, 0, true);
+  ASSERT_TRUE(engine->forward(b, caches, ws, logits).ok());
+  auto expect_error = [&](const Batch& bad, const char* what) {
+    Status st = engine->forward(bad, caches, ws, logits);
+    EXPECT_FALSE(st.ok()) << what;
+    if (!st.ok()) {
+      EXPECT_NE(st.error().message.find(what), std::string::npos) << st.error().message;
+    }
+    EXPECT_EQ(caches[0]->length(), 2);
+  };
+  Batch bad;
+  bad.add(1, 3, 0, true);  // skips position 2
+  expect_error(bad, "position 3");
+  bad.clear();
+  bad.add(1, 2, 0, true);
+  bad.add(1, 4, 0, true);  // not consecutive
+  expect_error(bad, "consecutive");
+  bad.clear();
+  bad.add(1, 2, 0, true);
+  bad.add(1, 3, 0, true);
+  bad.add(1, 4, 0, true);  // capacity 4
+  expect_error(bad, "context overflow");
+  bad.clear();
+  bad.add(int32_t(engine->vocab_size()), 2, 0, true);
+  expect_error(bad, "vocabulary");
+  bad.clear();
+  bad.add(1, 2, 1, true);  // no cache for sequence 1
+  expect_error(bad, "sequence id 1");
+  expect_error(Batch{}, "empty");
+  EXPECT_FALSE(KvCache::create(engine->kv_layout(), 0).ok());
+  EXPECT_FALSE(KvCache::create(engine->kv_layout(), int64_t(1) << 40).ok());
+}
+
+TEST_P(EngineTest, DecodeStepsDoNotGrowTheWorkspace) {
+  auto engine = load(GetParam());
+  ASSERT_TRUE(engine);
+  auto c = KvCache::create(engine->kv_layout(), 32);
+  ASSERT_TRUE(c.ok());
+  KvCache* caches[1] = {&c.value()};
+  Workspace ws;
+  std::vector<float> logits;
+  Batch b;
+  // Warm up over the whole context (the longest attention comes last), rewind, decode again:
+  // the second pass must reuse every buffer.
+  for (int32_t p = 0; p < 32; ++p) {
+    b.clear();
+    b.add(p % 7, p, 0, true);
+    ASSERT_TRUE(engine->forward(b, caches, ws, logits).ok());
+  }
+  const size_t warmed = ws.bytes();
+  const float* data = logits.data();
+  c->set_length(0);
+  for (int32_t p = 0; p < 32; ++p) {
+    b.clear();
+    b.add(p % 5, p, 0, true);
+    ASSERT_TRUE(engine->forward(b, caches, ws, logits).ok());
+  }
+  EXPECT_EQ(ws.bytes(), warmed);
+  EXPECT_EQ(logits.data(), data);
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, EngineTest,
+                         ::testing::Values("deepseek-v3", "deepseek-v2-lite", "qwen2", "llama"),
+                         [](const auto& info) {
+                           std::string s = info.param;
+                           for (char& ch : s)
+                             if (ch == '-') ch = '_';
+                           return s;
+                         });
+
+}  // namespace
+}  // namespace whale
