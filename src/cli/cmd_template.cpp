@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_files.h"
 #include "formats/gguf.h"
 #include "platform/mapped_file.h"
 #include "template/chat_template.h"
@@ -82,12 +83,18 @@ Result<ChatTemplateConfig> load_from_dir(const std::string& dir) {
   return c;
 }
 
-Result<ChatTemplateConfig> load_model(const std::string& model) {
+int run(const Args& args);
+
+}  // namespace
+
+Result<ChatTemplateConfig> load_chat_template_config(const std::string& model) {
   std::error_code ec;
   if (fs::is_directory(model, ec)) return load_from_dir(model);
   if (!fs::exists(model, ec)) return make_error("model not found: %s", model.c_str());
   return load_from_gguf(model);
 }
+
+namespace {
 
 int run(const Args& args) {
   auto model = args.get("--model");
@@ -95,7 +102,7 @@ int run(const Args& args) {
   if (!model) return fail(make_error("template: --model M is required"));
   if (!messages_path) return fail(make_error("template: --messages FILE.json is required"));
 
-  auto config = load_model(*model);
+  auto config = load_chat_template_config(*model);
   if (!config.ok()) return fail(config.error());
   if (auto tpath = args.get("--template")) {
     auto text = read_text_file(*tpath);

@@ -24,5 +24,7 @@ int cmd_template(const std::vector<std::string>& args);
 int cmd_convert(const std::vector<std::string>& args);
 int cmd_quantize(const std::vector<std::string>& args);
 int cmd_logits(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);
+int cmd_perplexity(const std::vector<std::string>& args);
 
 }  // namespace whale::cli

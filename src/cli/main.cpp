@@ -23,6 +23,12 @@ const std::vector<Command>& all_commands() {
       {"quantize", cmd_quantize, "whale quantize IN.gguf OUT.gguf T"},
       {"logits", cmd_logits,
        "whale logits --model M --tokens 1,2,3 --out F.f32 [--decode] [--mla absorbed|expanded]"},
+      {"run", cmd_run,
+       "whale run --model M [-p TEXT] [--raw] [--temp T] [--top-k K] [--top-p P] [--min-p P] "
+       "[--repeat-penalty R] [--seed S] [--max-tokens N] [--ctx N] [--stop S] [--verbose]   "
+       "chat (stdin without -p) or completion"},
+      {"perplexity", cmd_perplexity,
+       "whale perplexity --model M --file F [--ctx N] [--batch N]   llama.cpp-style perplexity"},
   };
   return commands;
 }

@@ -8,6 +8,7 @@
 
 namespace whale {
 class GgufFile;
+struct ChatTemplateConfig;
 }
 
 namespace whale::cli {
@@ -27,5 +28,10 @@ struct ModelFiles {
 Result<std::string> describe_tokenizer(const ModelFiles& m);
 // "chat template: ...\n" lines; parses the template (a broken one is an Error).
 Result<std::string> describe_template(const ModelFiles& m);
+
+// The chat template and special-token texts of model M (GGUF metadata, or a directory's
+// tokenizer_config.json / chat_template.jinja), falling back to the built-in template of the
+// architecture; chat_template is empty if there is none. Defined in cmd_template.cpp.
+Result<ChatTemplateConfig> load_chat_template_config(const std::string& model);
 
 }  // namespace whale::cli

@@ -1,0 +1,18 @@
+// Numbers given on the command line: the whole argument must be the number (no "12abc"),
+// within range, with an error that names the option.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "platform/result.h"
+
+namespace whale::cli {
+
+// A decimal integer in [min, max].
+Result<int64_t> parse_int(const std::string& option, const std::string& text, int64_t min,
+                          int64_t max);
+// A finite decimal number (ranges are the caller's: e.g. validate_sampling_params).
+Result<float> parse_float(const std::string& option, const std::string& text);
+
+}  // namespace whale::cli
