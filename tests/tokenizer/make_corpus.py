@@ -206,3 +206,24 @@ with open(path, "w", encoding="utf-8") as f:
     for s in out:
         f.write(json.dumps(s, ensure_ascii=False) + "\n")
 print("wrote %d strings to %s" % (len(out), path))
+
+# nfc_corpus.jsonl: every code point with a canonical decomposition or a combining class (in
+# this Python's Unicode version), decomposed and precomposed, next to marks of other classes,
+# plus Hangul samples: exercises NFC (decomposition, canonical reordering, composition).
+import unicodedata  # noqa: E402
+
+nfc = []
+for c in range(0x110000):
+    if 0xD800 <= c < 0xE000:
+        continue
+    ch = chr(c)
+    d = unicodedata.decomposition(ch)
+    if (d and not d.startswith("<")) or unicodedata.combining(ch):
+        nfc.append("x" + unicodedata.normalize("NFD", ch) + "\u0316\u0301 " + ch + "\u0301\u0316")
+for c in range(0xAC00, 0xD7A4, 97):
+    nfc.append(unicodedata.normalize("NFD", chr(c)) + " " + chr(c) + "\u11a8")
+path = os.path.join(ROOT, "tests/data/tokenizer/nfc_corpus.jsonl")
+with open(path, "w", encoding="utf-8") as f:
+    for s in nfc:
+        f.write(json.dumps(s, ensure_ascii=False) + "\n")
+print("wrote %d strings to %s" % (len(nfc), path))
