@@ -194,7 +194,7 @@ class Runner {
   // Evaluates `prompt` (reusing the cached prefix) and streams the reply into `printer`.
   Status generate(const std::vector<int32_t>& prompt, AnswerPrinter& printer) {
     if (prompt.empty()) return make_error("run: the prompt is empty");
-    if (int64_t(prompt.size()) >= session_->context_length())
+    if (int64_t(prompt.size()) > session_->context_length())
       return make_error("the prompt is %zu tokens, the context only %lld (raise --ctx)",
                         prompt.size(), (long long)session_->context_length());
     size_t keep = 0;
@@ -224,7 +224,7 @@ class Runner {
       stop.push(decoder.put(token), text);
       printer.write(text);
       if (stop.stopped()) break;
-      if (session_->n_past() + 1 > session_->context_length() - 1) {
+      if (session_->n_past() >= session_->context_length()) {  // no room to evaluate it
         context_full = true;
         break;
       }
