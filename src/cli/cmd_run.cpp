@@ -133,8 +133,12 @@ class AnswerPrinter {
       emit_reasoning(reasoning_);
       emit_content(content_);
     }
-    close_reasoning();
-    std::fputc('\n', stdout);
+    if (in_reasoning_) {
+      std::fputs(tty_ ? "\033[0m\n" : "\n</think>\n", stdout);  // the answer never started
+      in_reasoning_ = false;
+    } else {
+      std::fputc('\n', stdout);
+    }
     std::fflush(stdout);
   }
 

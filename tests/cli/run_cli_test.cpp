@@ -126,6 +126,27 @@ TEST_F(RunCli, ChatOnStdinKeepsGoingTurnByTurn) {
   EXPECT_EQ(r.out, r2.out);
 }
 
+// A template that opens the reasoning block in the prompt (as DeepSeek-R1's does): the whole
+// answer is reasoning, shown between <think> markers when stdout is not a terminal.
+TEST_F(RunCli, ReasoningOpenedByTheTemplateIsMarked) {
+  fs::path r1 = dir_ / "tiny-r1";
+  fs::remove_all(r1);
+  fs::copy(model_, r1);
+  {
+    std::ofstream f(r1 / "chat_template.jinja");
+    f << "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+         "{% if add_generation_prompt %}assistant: <think>\n{% endif %}";
+  }
+  auto r = whale({"run", "--model", r1.string(), "-p", "hi", "--max-tokens", "10", "--temp", "0"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_GT(r.out.size(), 20u) << r.out;
+  EXPECT_EQ(r.out.substr(0, 8), "<think>\n") << r.out;
+  EXPECT_EQ(r.out.substr(r.out.size() - 10), "\n</think>\n") << r.out;
+  // Without the template's <think>, the same tokens are plain content.
+  auto plain = run_ok({"-p", "hi", "--max-tokens", "10", "--temp", "0"});
+  EXPECT_EQ(plain.find("<think>"), std::string::npos) << plain;
+}
+
 TEST_F(RunCli, BadArgumentsGiveOneErrorLine) {
   const std::string m = model_;
   expect_one_error({"run"});
