@@ -282,6 +282,9 @@ struct Chat {
     in.extra = config.special_tokens;
     return render_chat(config.chat_template, in);
   }
+  void drop_last_user_turn() {
+    if (!messages.empty() && messages.back()["role"] == "user") messages.erase(messages.size() - 1);
+  }
   void add_answer(const std::string& answer) {
     messages.push_back({{"role", "assistant"}, {"content", answer}});
   }
@@ -357,7 +360,13 @@ int run(const Args& args) {
       if (!std::getline(std::cin, line)) break;
       if (line.empty()) continue;
       Status st = one_turn(line);
-      if (!st) return fail(st.error());
+      if (!st) {
+        // A chat survives a turn that cannot run (e.g. the conversation outgrew --ctx): say
+        // why, forget the turn, and read the next line.
+        std::fprintf(stderr, "whale: %s\n", st.error().message.c_str());
+        chat.drop_last_user_turn();
+        if (!interactive) return 1;
+      }
     }
   }
   if (opts.verbose) print_stats(runner.stats(), opts.sampling.seed);

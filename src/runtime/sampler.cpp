@@ -317,7 +317,6 @@ void Sampler::fill_logprobs(std::span<const float> logits, SampledToken& out, in
 SampledToken Sampler::sample(std::span<const float> logits, int top_logprobs) {
   std::span<const TokenProb> dist = distribution(logits);
   SampledToken out;
-  out.logprob = std::numeric_limits<float>::quiet_NaN();
   if (dist.size() == 1) {
     out.token = dist[0].token;  // greedy (or a single survivor): no RNG draw consumed
   } else {

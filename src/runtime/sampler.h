@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <span>
 #include <utility>
@@ -73,7 +74,7 @@ struct SampledToken {
   // log p(token) under the model's own distribution: log-softmax of the raw logits over the
   // whole vocabulary, before bias, penalties, temperature and truncation (what OpenAI and
   // vLLM report). NaN unless logprobs were requested.
-  float logprob;
+  float logprob = std::numeric_limits<float>::quiet_NaN();
   // The most likely tokens of that same distribution, best first (ties: lower id first).
   // Points into the Sampler; valid until its next call.
   std::span<const TokenLogprob> top;
