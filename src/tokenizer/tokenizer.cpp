@@ -19,6 +19,12 @@ Status finish_tokenizer(TokenizerImpl& t) {
     max_id = std::max<int64_t>(max_id, a.id);
   }
   if (max_id < 0) return make_error("tokenizer: the vocabulary is empty");
+  // Ids index a table: a file claiming id 16M for a handful of tokens must not cost gigabytes.
+  size_t entries = t.model.vocab().size() + t.added.size();
+  if (size_t(max_id) >= 4 * entries + 65536)
+    return make_error(
+        "tokenizer: token ids are implausibly sparse (largest id %lld for %zu tokens)",
+        (long long)max_id, entries);
   t.id_to_text.assign(size_t(max_id + 1), std::string());
   t.special.assign(size_t(max_id + 1), 0);
   for (const auto& [text, id] : t.model.vocab()) t.id_to_text[size_t(id)] = text;

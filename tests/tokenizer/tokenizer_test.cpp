@@ -166,6 +166,9 @@ TEST(HostileTokenizerJson, ErrorsNotCrashes) {
   j["added_tokens"].push_back({{"id", 2147483647}, {"content", "<big>"}});
   expect_error(j.dump(), "added token with a huge id");
   j = tiny_json();
+  j["model"]["vocab"]["x1"] = 16000000;
+  expect_error(j.dump(), "sparse huge id within the accepted range");
+  j = tiny_json();
   j["added_tokens"].push_back({{"id", 5}});
   expect_error(j.dump(), "added token without content");
   j = tiny_json();
