@@ -70,9 +70,6 @@ Result<RunOptions> parse_run_options(const Args& a) {
   o.sampling.temperature = 0.6f;
   o.sampling.top_p = 0.95f;
   o.sampling.penalty_last_n = 64;
-  std::random_device rd;
-  o.sampling.seed = (uint64_t(rd()) << 32) | rd();
-
   // Each option: parse, or return the parse error.
   auto get_float = [&](const char* name, float& dst) -> Status {
     if (auto v = a.get(name)) {
@@ -98,7 +95,12 @@ Result<RunOptions> parse_run_options(const Args& a) {
   WHALE_TRY(get_int("--top-k", 0, INT32_MAX, top_k));
   o.sampling.top_k = int32_t(top_k);
   WHALE_TRY(get_int("--seed", 0, INT64_MAX, seed));
-  if (seed >= 0) o.sampling.seed = uint64_t(seed);
+  if (seed >= 0) {
+    o.sampling.seed = uint64_t(seed);
+  } else {  // a fresh seed per run; --verbose prints it so a run can be repeated
+    std::random_device rd;
+    o.sampling.seed = (uint64_t(rd()) << 32) | rd();
+  }
   WHALE_TRY(get_int("--max-tokens", 0, INT64_MAX, o.max_tokens));
   WHALE_TRY(get_int("--ctx", 2, INT32_MAX, o.context));
   if (auto v = a.get("--stop")) {
