@@ -28,8 +28,8 @@ inline void cpu_relax_once() {
 
 // Waits without sleeping until done() holds or the budget is spent; returns done().
 template <typename Done>
-bool spin_then_yield(Done done) {
-  for (int i = 0; i < kSpinIterations; ++i) {
+bool spin_then_yield(int spins, Done done) {
+  for (int i = 0; i < spins; ++i) {
     if (done()) return true;
     cpu_relax_once();
   }
@@ -73,7 +73,10 @@ int ThreadPool::default_thread_count() {
 }
 
 ThreadPool::ThreadPool(int n_threads)
-    : n_threads_(n_threads > 0 ? n_threads : default_thread_count()) {
+    : n_threads_(n_threads > 0 ? n_threads : default_thread_count()),
+      // More threads than CPUs: a spinning thread would hold the core that the thread it
+      // waits for needs, so go straight to yielding.
+      spin_iterations_(n_threads_ > default_thread_count() ? 0 : kSpinIterations) {
   workers_.reserve(size_t(n_threads_ - 1));
   for (int t = 1; t < n_threads_; ++t) workers_.emplace_back([this, t] { worker_main(t); });
 }
@@ -101,7 +104,8 @@ void ThreadPool::worker_main(int thread_index) {
   uint32_t seen = 0;
   for (;;) {
     // Wait for a generation we have not run yet.
-    spin_then_yield([&] { return generation_.load(std::memory_order_acquire) != seen; });
+    spin_then_yield(spin_iterations_,
+                    [&] { return generation_.load(std::memory_order_acquire) != seen; });
     uint32_t g = generation_.load(std::memory_order_acquire);
     while (g == seen) {
       sleeping_workers_.fetch_add(1, std::memory_order_seq_cst);
@@ -145,7 +149,8 @@ void ThreadPool::run(size_t n, BodyFn body, void* ctx) {
 
   run_block(0);
 
-  spin_then_yield([this] { return pending_.load(std::memory_order_acquire) == 0; });
+  spin_then_yield(spin_iterations_,
+                  [this] { return pending_.load(std::memory_order_acquire) == 0; });
   int left = pending_.load(std::memory_order_acquire);
   while (left != 0) {
     caller_sleeping_.store(true, std::memory_order_seq_cst);

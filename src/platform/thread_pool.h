@@ -72,6 +72,7 @@ class ThreadPool {
   void run_block(int thread_index);  // this thread's share of the current job
 
   const int n_threads_;
+  const int spin_iterations_;  // busy-wait budget before yielding (0 when oversubscribed)
   std::vector<std::thread> workers_;
   std::mutex call_mutex_;  // one parallel region at a time
 
