@@ -263,6 +263,27 @@ TEST(Sampler, TopPMinPOnLargeVocabularyMatchesFullSort) {
   }
 }
 
+// top_k against a full sort, with many exact ties (logits on a coarse grid) so the lower-id
+// rule at the boundary is exercised; also through top_p on the kept set.
+TEST(Sampler, TopKMatchesFullSortWithTies) {
+  std::mt19937_64 gen(11);
+  const size_t V = 3000;
+  std::vector<float> l(V);
+  for (auto& x : l) x = float(int(gen() % 40)) * 0.25f;
+  std::vector<int32_t> order(V);
+  for (size_t i = 0; i < V; ++i) order[i] = int32_t(i);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return l[size_t(a)] != l[size_t(b)] ? l[size_t(a)] > l[size_t(b)] : a < b;
+  });
+  for (int32_t k : {2, 7, 75, 500, 2999}) {
+    SamplingParams p;
+    p.top_k = k;
+    Sampler s = make(p, V);
+    EXPECT_EQ(tokens_of(s.distribution(l)), std::vector<int32_t>(order.begin(), order.begin() + k))
+        << k;
+  }
+}
+
 // The draw is reproducible from the standard's mt19937_64 alone: u = top 53 bits / 2^53,
 // token = first whose cumulative probability exceeds u (in id order when nothing is cut).
 TEST(Sampler, DrawMatchesDocumentedRngUse) {
