@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks `whale perplexity` against the independent PyTorch reference (tools/ref).
 
-On a tiny random checkpoint, the windows llama.cpp's perplexity uses are recomputed here from
+On tiny random checkpoints (deepseek-v3: with BOS; qwen2: without), the windows llama.cpp's perplexity uses are recomputed here from
 the reference's float64 logits: BOS + the text's tokens, cut into floor(n / ctx) windows, the
 first token of each replaced by BOS, positions ctx/2 .. ctx-2 scored. whale's perplexity must
 agree to 1e-4 relative (f32 engine vs f64 reference on a 2-layer model), for both a window
@@ -50,12 +50,9 @@ def reference_ppl(model, tokens, bos, ctx):
     return math.exp(nll / count), count
 
 
-def main():
-    whale, work = sys.argv[1], sys.argv[2]
-    os.makedirs(work, exist_ok=True)
-    model_dir = os.path.join(work, "tiny-v3")
-    run(["/usr/bin/python3", os.path.join(ROOT, "tools/gen/make_tiny_hf.py"), "deepseek-v3",
-         model_dir])
+def check_preset(whale, work, preset):
+    model_dir = os.path.join(work, "tiny-" + preset)
+    run(["/usr/bin/python3", os.path.join(ROOT, "tools/gen/make_tiny_hf.py"), preset, model_dir])
     text_path = os.path.join(work, "text.txt")
     with open(text_path, "w", encoding="utf-8") as f:
         f.write(TEXT)
@@ -63,14 +60,13 @@ def main():
     ids = json.loads(run([whale, "tokenize", "--model", model_dir, "--file", text_path]))
     with open(os.path.join(model_dir, "tokenizer_config.json"), encoding="utf-8") as f:
         config = json.load(f)
-    bos_text = json.dumps([config["bos_token"]])
     bos = None
     if config.get("add_bos_token"):
         bos_ids = json.loads(subprocess.run(
             [whale, "tokenize", "--model", model_dir, "--special"], input=config["bos_token"],
             capture_output=True, text=True, check=True).stdout)
         if len(bos_ids) != 1:
-            sys.exit(f"FAIL: BOS text {bos_text} is not one token: {bos_ids}")
+            sys.exit(f"FAIL: BOS text {config['bos_token']!r} is not one token: {bos_ids}")
         bos = bos_ids[0]
     tokens = ([bos] if bos is not None else []) + ids
 
@@ -86,8 +82,16 @@ def main():
         got, got_count = float(m.group(1)), int(m.group(2))
         ok = got_count == count and abs(got - want) <= 1e-4 * want + 1e-4
         failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} ctx {ctx} batch {batch}: whale {got:.4f} ({got_count} "
-              f"tokens), reference {want:.4f} ({count} tokens)")
+        print(f"{'ok  ' if ok else 'FAIL'} {preset} (BOS {bos is not None}) ctx {ctx} batch {batch}: "
+              f"whale {got:.4f} ({got_count} tokens), reference {want:.4f} ({count} tokens)")
+    return failures
+
+
+def main():
+    whale, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    # deepseek-v3 wants a BOS (replaced into each window); qwen2 does not.
+    failures = sum(check_preset(whale, work, p) for p in ("deepseek-v3", "qwen2"))
     sys.exit(1 if failures else 0)
 
 
