@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Checks `whale perplexity` against the independent PyTorch reference (tools/ref).
 
-On tiny random checkpoints (deepseek-v3: with BOS; qwen2: without), the windows llama.cpp's perplexity uses are recomputed here from
-the reference's float64 logits: BOS + the text's tokens, cut into floor(n / ctx) windows, the
-first token of each replaced by BOS, positions ctx/2 .. ctx-2 scored. whale's perplexity must
-agree to 1e-4 relative (f32 engine vs f64 reference on a 2-layer model), for both a window
-evaluated in one batch and one split into small batches.
+On tiny random checkpoints (deepseek-v3: with BOS; qwen2: without), the windows llama.cpp's
+perplexity uses are recomputed here from the reference's float64 logits: [BOS +] the text's
+tokens, cut into floor(n / ctx) windows, the first token of each replaced by BOS when the model
+wants one, positions ctx/2 .. ctx-2 scored. whale's perplexity must agree to 1e-4 relative
+(f32 engine vs f64 reference on a 2-layer model), for a window evaluated in one batch and one
+split into small batches.
 
   perplexity_check.py WHALE_BIN WORK_DIR
 """
