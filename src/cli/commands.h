@@ -26,5 +26,7 @@ int cmd_quantize(const std::vector<std::string>& args);
 int cmd_logits(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
 int cmd_perplexity(const std::vector<std::string>& args);
+int cmd_keys(const std::vector<std::string>& args);
+int cmd_serve(const std::vector<std::string>& args);
 
 }  // namespace whale::cli

@@ -29,6 +29,12 @@ const std::vector<Command>& all_commands() {
        "chat (stdin without -p) or completion"},
       {"perplexity", cmd_perplexity,
        "whale perplexity --model M --file F [--ctx N] [--batch N]   llama.cpp-style perplexity"},
+      {"serve", cmd_serve,
+       "whale serve [--model M] [--host H] [--port P] [--ctx N] [--kv-memory MIB] [--max-batch N] "
+       "[--max-queue N] [--max-wait S] [--auth] [--db PATH]   OpenAI/DeepSeek-compatible API"},
+      {"keys", cmd_keys,
+       "whale keys create [--name N] [--rpm R] [--tpm T] | list | revoke ID   [--db PATH]   "
+       "API keys for whale serve"},
   };
   return commands;
 }

@@ -1,0 +1,367 @@
+#include "runtime/scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "runtime/reasoning.h"
+#include "runtime/stop_strings.h"
+
+namespace whale {
+
+void Histogram::observe(double v) {
+  for (size_t i = 0; i < bounds.size(); ++i)
+    if (v <= bounds[i]) ++counts[i];
+  ++counts.back();
+  sum += v;
+  ++total;
+}
+
+struct Scheduler::Sequence {
+  Sequence(GenerationRequest r, UpdateSink k, const Tokenizer& tok, Sampler smp)
+      : req(std::move(r)),
+        sink(std::move(k)),
+        ticket(std::make_shared<GenerationTicket>()),
+        sampler(std::move(smp)),
+        decoder(tok),
+        stop(req.stops),
+        splitter(req.starts_in_reasoning) {}
+
+  GenerationRequest req;
+  UpdateSink sink;
+  std::shared_ptr<GenerationTicket> ticket;
+  Sampler sampler;
+  StreamDecoder decoder;
+  StopMatcher stop;
+  ReasoningSplitter splitter;
+  SteadyClock::time_point submitted, admitted, last_token;
+  int slot = -1;
+  int64_t prefilled = 0;  // prompt tokens whose KV is in the slot
+  int32_t pending = -1;   // sampled, not yet evaluated
+  bool done = false;
+  GenerationUsage usage;
+  GenerationUpdate out;  // gathered during a step, sent at its end
+};
+
+namespace {
+
+constexpr double kRateWindowSeconds = 10;
+
+double seconds(SteadyClock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+SchedulerMetrics initial_metrics() {
+  SchedulerMetrics m;
+  m.ttft = Histogram({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
+  m.inter_token = Histogram({0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
+  return m;
+}
+
+}  // namespace
+
+Scheduler::Scheduler(std::shared_ptr<const Engine> engine, Tokenizer tokenizer,
+                     SchedulerOptions options)
+    : engine_(std::move(engine)),
+      tok_(std::move(tokenizer)),
+      opts_(options),
+      kv_(engine_->kv_layout(), options.context, options.kv_budget_bytes),
+      metrics_(initial_metrics()) {
+  opts_.max_running = std::max(1, std::min(opts_.max_running, int(kv_.slot_count())));
+  opts_.prefill_chunk = std::max(1, opts_.prefill_chunk);
+  thread_ = std::thread([this] { loop(); });
+}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+Admission Scheduler::submit(GenerationRequest request, UpdateSink sink) {
+  Admission a;
+  auto invalid = [&](std::string msg) {
+    a.kind = Admission::Kind::kInvalid;
+    a.message = std::move(msg);
+    return a;
+  };
+  if (request.prompt.empty()) return invalid("the prompt is empty");
+  if (int64_t(request.prompt.size()) > opts_.context)
+    return invalid("the prompt is " + std::to_string(request.prompt.size()) +
+                   " tokens; this server's context holds " + std::to_string(opts_.context));
+  for (int32_t t : request.prompt)
+    if (t < 0 || t >= engine_->vocab_size())
+      return invalid("token id " + std::to_string(t) + " is outside the vocabulary");
+  auto sampler = Sampler::create(request.sampling, size_t(engine_->vocab_size()));
+  if (!sampler) return invalid(sampler.error().message);
+
+  auto seq =
+      std::make_unique<Sequence>(std::move(request), std::move(sink), tok_, std::move(*sampler));
+  seq->submitted = SteadyClock::now();
+  std::lock_guard lock(mu_);
+  const int64_t queued = int64_t(incoming_.size()) + waiting_count_.load();
+  const int64_t free_slots = opts_.max_running - running_count_.load();
+  // Expected wait: whole "rounds" of the running batch ahead of this request, each taking the
+  // measured mean service time.
+  double estimate = 0;
+  if (queued >= free_slots)
+    estimate = double((queued - free_slots) / opts_.max_running + 1) * mean_service_seconds_;
+  if (stop_ || queued >= opts_.max_queue || estimate > opts_.max_wait_seconds) {
+    a.kind = Admission::Kind::kOverloaded;
+    a.retry_after_seconds = std::max(1.0, std::ceil(estimate > 0 ? estimate : 1.0));
+    a.message = stop_ ? "the server is shutting down"
+                      : "the server is overloaded: " + std::to_string(queued) +
+                            " requests are waiting; retry later";
+    ++metrics_.requests_rejected;
+    return a;
+  }
+  a.ticket = seq->ticket;
+  incoming_.push_back(std::move(seq));
+  cv_.notify_one();
+  return a;
+}
+
+SchedulerMetrics Scheduler::metrics() const {
+  std::lock_guard lock(mu_);
+  SchedulerMetrics m = metrics_;
+  m.queue_depth = int64_t(incoming_.size()) + waiting_count_.load();
+  const auto now = SteadyClock::now();
+  int64_t n = 0;
+  for (const auto& [t, k] : recent_tokens_)
+    if (seconds(now - t) <= kRateWindowSeconds) n += k;
+  m.tokens_per_second = double(n) / kRateWindowSeconds;
+  return m;
+}
+
+void Scheduler::loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      auto ready = [&] { return stop_ || !incoming_.empty() || !running_.empty(); };
+      if (waiting_.empty())
+        cv_.wait(lock, ready);
+      else  // queued requests need their cancel and max-wait checks even when nothing runs
+        cv_.wait_for(lock, std::chrono::milliseconds(50), ready);
+      if (stop_) break;
+      while (!incoming_.empty()) {
+        waiting_.push_back(std::move(incoming_.front()));
+        incoming_.pop_front();
+      }
+      waiting_count_ = int64_t(waiting_.size());
+    }
+    admit_waiting(SteadyClock::now());
+    if (!running_.empty()) step();
+    waiting_count_ = int64_t(waiting_.size());
+    running_count_ = int64_t(running_.size());
+  }
+  for (auto& s : running_) finish(*s, FinishReason::kCancelled);
+  for (auto& s : waiting_) finish(*s, FinishReason::kCancelled);
+  std::deque<std::unique_ptr<Sequence>> late;
+  {
+    std::lock_guard lock(mu_);
+    late.swap(incoming_);
+  }
+  for (auto& s : late) finish(*s, FinishReason::kCancelled);
+}
+
+void Scheduler::admit_waiting(SteadyClock::time_point now) {
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    Sequence& s = **it;
+    if (s.ticket->cancelled()) {
+      finish(s, FinishReason::kCancelled);
+    } else if (seconds(now - s.submitted) > opts_.max_wait_seconds) {
+      finish(s, FinishReason::kQueueTimeout,
+             "the server is busy: the request could not start within " +
+                 std::to_string(int(opts_.max_wait_seconds)) + " s");
+    } else if (now > s.req.deadline) {
+      finish(s, FinishReason::kTimeout);
+    }
+    it = s.done ? waiting_.erase(it) : it + 1;
+  }
+  while (!waiting_.empty() && int(running_.size()) < opts_.max_running) {
+    Sequence& s = *waiting_.front();
+    auto got = kv_.acquire(s.req.prompt);
+    if (!got) {
+      if (!running_.empty()) break;  // memory frees up when a running sequence ends
+      finish(s, FinishReason::kError, got.error().message);
+      waiting_.pop_front();
+      continue;
+    }
+    s.slot = got->slot;
+    s.prefilled = got->reused;
+    s.admitted = now;
+    s.usage.prompt_tokens = int64_t(s.req.prompt.size());
+    s.usage.cache_hit_tokens = got->reused;
+    s.out.started = true;
+    {
+      std::lock_guard lock(mu_);
+      metrics_.prompt_tokens += uint64_t(s.req.prompt.size());
+      metrics_.cache_hit_tokens += uint64_t(got->reused);
+    }
+    running_.push_back(std::move(waiting_.front()));
+    waiting_.pop_front();
+  }
+}
+
+void Scheduler::step() {
+  const auto now = SteadyClock::now();
+  for (auto& s : running_) {
+    if (s->ticket->cancelled())
+      finish(*s, FinishReason::kCancelled);
+    else if (now > s->req.deadline)
+      finish(*s, FinishReason::kTimeout);
+  }
+  std::erase_if(running_, [](const auto& s) { return s->done; });
+  if (running_.empty()) return;
+
+  // One batch: every decoding sequence's pending token, then prompt chunks within the
+  // per-step prefill budget (oldest first).
+  batch_.clear();
+  caches_.clear();
+  std::vector<Sequence*> logit_owner;
+  int64_t prefill_budget = opts_.prefill_chunk;
+  for (size_t i = 0; i < running_.size(); ++i) {
+    Sequence& s = *running_[i];
+    caches_.push_back(&kv_.cache(s.slot));
+    const int32_t pos = int32_t(kv_.tokens(s.slot).size());
+    if (s.pending >= 0) {
+      batch_.add(s.pending, pos, int32_t(i), true);
+      logit_owner.push_back(&s);
+      continue;
+    }
+    const int64_t left = int64_t(s.req.prompt.size()) - s.prefilled;
+    const int64_t n = std::min(left, prefill_budget);
+    if (n <= 0) continue;
+    prefill_budget -= n;
+    for (int64_t j = 0; j < n; ++j) {
+      const bool last = s.prefilled + j + 1 == int64_t(s.req.prompt.size());
+      batch_.add(s.req.prompt[size_t(s.prefilled + j)], pos + int32_t(j), int32_t(i), last);
+      if (last) logit_owner.push_back(&s);
+    }
+  }
+  if (batch_.size() > 0) {
+    Status st = engine_->forward(batch_, caches_, ws_, logits_);
+    if (!st) {
+      for (auto& s : running_) finish(*s, FinishReason::kError, st.error().message);
+      running_.clear();
+      return;
+    }
+    // What each sequence's cache now holds.
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      Sequence& s = *running_[size_t(batch_.seq_ids[i])];
+      kv_.tokens(s.slot).push_back(batch_.tokens[i]);
+      if (s.pending >= 0)
+        s.pending = -1;
+      else
+        ++s.prefilled;
+    }
+    const size_t v = size_t(engine_->vocab_size());
+    for (size_t r = 0; r < logit_owner.size(); ++r)
+      sample_and_emit(*logit_owner[r], std::span<const float>(logits_.data() + r * v, v));
+  }
+  for (auto& s : running_)
+    if (!s->done && (s->out.started || !s->out.content.empty() || !s->out.reasoning.empty() ||
+                     !s->out.tokens.empty())) {
+      s->sink(std::move(s->out));
+      s->out = GenerationUpdate{};
+    }
+  std::erase_if(running_, [](const auto& s) { return s->done; });
+  std::lock_guard lock(mu_);
+  metrics_.running = int64_t(running_.size());
+  metrics_.kv_slots = int64_t(kv_.slot_count());
+  metrics_.kv_slots_busy = int64_t(kv_.busy_count());
+  metrics_.kv_bytes_allocated = kv_.allocated_bytes();
+  metrics_.kv_budget_bytes = opts_.kv_budget_bytes;
+  metrics_.kv_tokens_busy = kv_.busy_tokens();
+  metrics_.kv_tokens_capacity = int64_t(kv_.slot_count()) * opts_.context;
+}
+
+void Scheduler::sample_and_emit(Sequence& s, std::span<const float> logits) {
+  const auto now = SteadyClock::now();
+  SampledToken t = s.sampler.sample(logits, s.req.top_logprobs);
+  {
+    std::lock_guard lock(mu_);
+    if (s.usage.completion_tokens == 0 && s.last_token == SteadyClock::time_point{})
+      metrics_.ttft.observe(seconds(now - s.submitted));
+    else
+      metrics_.inter_token.observe(seconds(now - s.last_token));
+  }
+  s.last_token = now;
+  if (s.sampler.is_eos(t.token)) return finish(s, FinishReason::kStop);
+  s.sampler.accept(t.token);
+  ++s.usage.completion_tokens;
+  record_tokens(1);
+  if (s.req.top_logprobs >= 0)
+    s.out.tokens.push_back(
+        {t.token, t.logprob, std::vector<TokenLogprob>(t.top.begin(), t.top.end())});
+  const bool was_reasoning = s.splitter.in_reasoning();
+  std::string piece;
+  s.stop.push(s.decoder.put(t.token), piece);
+  if (s.req.split_reasoning)
+    s.splitter.push(piece, s.out.reasoning, s.out.content);
+  else
+    s.out.content += piece;
+  if (s.req.split_reasoning && (was_reasoning || s.splitter.in_reasoning()))
+    ++s.usage.reasoning_tokens;
+  if (s.stop.stopped()) return finish(s, FinishReason::kStop);
+  if (s.req.max_tokens >= 0 && s.usage.completion_tokens >= s.req.max_tokens)
+    return finish(s, FinishReason::kLength);
+  if (int64_t(kv_.tokens(s.slot).size()) >= opts_.context) return finish(s, FinishReason::kLength);
+  s.pending = t.token;
+}
+
+void Scheduler::finish(Sequence& s, FinishReason why, std::string error) {
+  if (s.done) return;
+  s.done = true;
+  if (!s.stop.stopped()) {  // release held-back text
+    std::string piece;
+    s.stop.push(s.decoder.flush(), piece);
+    s.stop.finish(piece);
+    if (s.req.split_reasoning)
+      s.splitter.push(piece, s.out.reasoning, s.out.content);
+    else
+      s.out.content += piece;
+  }
+  if (s.req.split_reasoning) s.splitter.finish(s.out.reasoning, s.out.content);
+  s.out.done = true;
+  s.out.finish = why;
+  s.out.error = std::move(error);
+  s.out.usage = s.usage;
+  if (s.slot >= 0) {
+    kv_.release(s.slot);
+    s.slot = -1;
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (why == FinishReason::kCancelled) ++metrics_.requests_cancelled;
+    if (why == FinishReason::kQueueTimeout) ++metrics_.requests_rejected;
+    if (s.admitted != SteadyClock::time_point{}) {
+      ++metrics_.requests_finished;
+      // Service time of requests that ran to their end (what a queued request waits for).
+      if (why == FinishReason::kStop || why == FinishReason::kLength) {
+        const double t = seconds(SteadyClock::now() - s.admitted);
+        mean_service_seconds_ =
+            mean_service_seconds_ == 0 ? t : 0.8 * mean_service_seconds_ + 0.2 * t;
+      }
+    }
+  }
+  s.sink(std::move(s.out));
+}
+
+void Scheduler::record_tokens(int64_t n) {
+  std::lock_guard lock(mu_);
+  metrics_.generated_tokens += uint64_t(n);
+  const auto now = SteadyClock::now();
+  if (!recent_tokens_.empty() && seconds(now - recent_tokens_.back().first) < 0.1)
+    recent_tokens_.back().second += n;
+  else
+    recent_tokens_.push_back({now, n});
+  while (!recent_tokens_.empty() &&
+         seconds(now - recent_tokens_.front().first) > kRateWindowSeconds)
+    recent_tokens_.pop_front();
+}
+
+}  // namespace whale

@@ -1,0 +1,172 @@
+// Continuous batching for the server: many generation requests share one Engine.
+//
+// One engine thread runs steps. Each step admits waiting requests into free KV slots (taking
+// their longest cached prefix from the PrefixCache), then evaluates ONE batch holding a token
+// for every decoding sequence plus a chunk of at most `prefill_chunk` tokens of each prompt
+// still being prefilled, so long prompts never stall the others for more than a chunk. After
+// the forward pass each sequence that got logits samples its next token, runs it through
+// detokenization, stop strings and reasoning splitting, and reports the new text to its sink.
+// Sequences leave the batch the moment they finish or are cancelled, and their slot is free
+// for the next step.
+//
+// Callers (the network threads) never block on the model: submit() only takes a lock to queue
+// the request; sinks are called on the engine thread and must return quickly (post, not wait).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/engine.h"
+#include "runtime/prefix_cache.h"
+#include "runtime/sampler.h"
+#include "tokenizer/tokenizer.h"
+
+namespace whale {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt;
+  SamplingParams sampling;  // already validated (validate_sampling_params)
+  int64_t max_tokens = -1;  // -1: until end of sequence or a full context
+  std::vector<std::string> stops;
+  int top_logprobs = -1;  // -1: no logprobs; else logprob of each token + this many alternatives
+  bool split_reasoning = false;      // route <think>...</think> text to `reasoning`
+  bool starts_in_reasoning = false;  // the prompt already opened the block
+  SteadyClock::time_point deadline = SteadyClock::time_point::max();
+};
+
+struct GeneratedToken {
+  int32_t token;
+  float logprob;
+  std::vector<TokenLogprob> top;
+};
+
+enum class FinishReason { kStop, kLength, kCancelled, kTimeout, kQueueTimeout, kError };
+
+struct GenerationUsage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t cache_hit_tokens = 0;
+  int64_t reasoning_tokens = 0;
+};
+
+// What a sink receives: new text since the last update, and on the last update done = true.
+struct GenerationUpdate {
+  bool started = false;  // the request left the queue (first update only)
+  std::string reasoning, content;
+  std::vector<GeneratedToken> tokens;  // with logprobs, when requested
+  bool done = false;
+  FinishReason finish = FinishReason::kStop;
+  std::string error;  // kError / kQueueTimeout
+  GenerationUsage usage;
+};
+
+using UpdateSink = std::function<void(GenerationUpdate&&)>;
+
+// The caller's handle on a submitted request: cancel it (client gone) at any time.
+class GenerationTicket {
+ public:
+  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+struct SchedulerOptions {
+  int64_t context = 4096;  // tokens per sequence
+  uint64_t kv_budget_bytes = 1ull << 30;
+  int max_running = 16;          // sequences in the batch at once (capped by the KV slots)
+  int max_queue = 256;           // waiting requests beyond which new ones are refused
+  int prefill_chunk = 256;       // prompt tokens per sequence per step
+  double max_wait_seconds = 30;  // a request that cannot start within this is refused
+};
+
+struct Admission {
+  enum class Kind { kAccepted, kInvalid, kOverloaded } kind = Kind::kAccepted;
+  std::string message;
+  double retry_after_seconds = 0;  // kOverloaded
+  std::shared_ptr<GenerationTicket> ticket;
+};
+
+// Cumulative histogram (Prometheus style): counts[i] = observations <= bounds[i].
+struct Histogram {
+  std::vector<double> bounds;
+  std::vector<uint64_t> counts;  // bounds.size() + 1 (last: +Inf)
+  double sum = 0;
+  uint64_t total = 0;
+  explicit Histogram(std::vector<double> b) : bounds(std::move(b)), counts(bounds.size() + 1) {}
+  void observe(double v);
+};
+
+struct SchedulerMetrics {
+  int64_t queue_depth = 0;
+  int64_t running = 0;
+  int64_t kv_slots = 0, kv_slots_busy = 0;
+  uint64_t kv_bytes_allocated = 0, kv_budget_bytes = 0;
+  int64_t kv_tokens_busy = 0, kv_tokens_capacity = 0;
+  uint64_t requests_finished = 0, requests_rejected = 0, requests_cancelled = 0;
+  uint64_t prompt_tokens = 0, cache_hit_tokens = 0, generated_tokens = 0;
+  double tokens_per_second = 0;  // generated, over the last few seconds
+  Histogram ttft{{}}, inter_token{{}};
+};
+
+class Scheduler {
+ public:
+  Scheduler(std::shared_ptr<const Engine> engine, Tokenizer tokenizer, SchedulerOptions options);
+  ~Scheduler();  // cancels everything and joins the engine thread
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Queues a request, or refuses it: kInvalid (bad prompt / parameters), kOverloaded (queue
+  // full, or the measured service rate says it cannot start within max_wait_seconds).
+  Admission submit(GenerationRequest request, UpdateSink sink);
+
+  SchedulerMetrics metrics() const;
+  const SchedulerOptions& options() const { return opts_; }
+  int64_t context() const { return opts_.context; }
+
+ private:
+  struct Sequence;
+  void loop();
+  void admit_waiting(SteadyClock::time_point now);
+  void step();
+  void sample_and_emit(Sequence& s, std::span<const float> logits);
+  void finish(Sequence& s, FinishReason why, std::string error = {});
+  void record_tokens(int64_t n);
+
+  std::shared_ptr<const Engine> engine_;
+  Tokenizer tok_;
+  SchedulerOptions opts_;
+  PrefixCache kv_;  // engine thread only
+
+  mutable std::mutex mu_;  // guards incoming_, metrics_, service estimates, stop_
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Sequence>> incoming_;
+  bool stop_ = false;
+  SchedulerMetrics metrics_;
+  double mean_service_seconds_ = 0;  // exponential average of admitted-to-finished time
+  std::deque<std::pair<SteadyClock::time_point, int64_t>> recent_tokens_;
+  std::atomic<int64_t> waiting_count_{0}, running_count_{0};  // for submit()'s estimate
+
+  // Engine thread only.
+  std::deque<std::unique_ptr<Sequence>> waiting_;
+  std::vector<std::unique_ptr<Sequence>> running_;
+  Batch batch_;
+  Workspace ws_;
+  std::vector<float> logits_;
+  std::vector<KvCache*> caches_;
+  std::thread thread_;
+};
+
+}  // namespace whale
