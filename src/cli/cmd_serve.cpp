@@ -28,6 +28,15 @@ namespace {
 constexpr const char* kDefaultModel = "models/whale-kjv-tiny.gguf";
 
 int serve(const Args& a) {
+  // Signals go to one waiting thread, not to whichever thread the kernel picks: block them
+  // before any thread (engine pool, scheduler, network) exists, so every thread inherits it.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   if (!a.positionals.empty())
     return fail(make_error("serve: unexpected argument '%s'", a.positionals[0].c_str()));
   std::string model = a.get_or("--model", kDefaultModel);
@@ -100,7 +109,7 @@ int serve(const Args& a) {
   if (ao.model_id.empty()) ao.model_id = std::filesystem::path(model).parent_path().filename();
   ao.require_auth = auth;
   ao.keepalive = std::chrono::milliseconds(keepalive_s * 1000);
-  auto api = std::make_shared<server::ApiServer>(ao, scheduler, tokenizer.value(),
+  auto api = std::make_unique<server::ApiServer>(ao, scheduler, tokenizer.value(),
                                                  std::move(chat.value()), keys.get());
   scheduler.reset();
 
@@ -111,17 +120,9 @@ int serve(const Args& a) {
   ho.max_body_bytes = uint64_t(body_mib) << 20;
   ho.read_timeout = std::chrono::seconds(read_timeout);
 
-  // Signals go to one waiting thread, not to whichever thread the kernel picks.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
   auto http = server::HttpServer::start(
-      ho, [api](server::HttpRequest&& r, std::shared_ptr<server::Responder> out) {
-        api->handle(std::move(r), std::move(out));
+      ho, [a = api.get()](server::HttpRequest&& r, std::shared_ptr<server::Responder> out) {
+        a->handle(std::move(r), std::move(out));
       });
   if (!http) return fail(http.error());
   std::fprintf(stderr,
@@ -140,8 +141,10 @@ int serve(const Args& a) {
   h->run();
   // run() returns only after stop(): the waiter got its signal.
   waiter.join();
-  http.value().reset();
+  // The API first: ending its sequences posts their last words to the (stopped) network loop,
+  // which must still exist; then the network side.
   api.reset();
+  http.value().reset();
   std::fprintf(stderr, "whale serve: stopped\n");
   return 0;
 }

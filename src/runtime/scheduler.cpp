@@ -154,6 +154,7 @@ void Scheduler::loop() {
     }
     admit_waiting(SteadyClock::now());
     if (!running_.empty()) step();
+    update_gauges();
     waiting_count_ = int64_t(waiting_.size());
     running_count_ = int64_t(running_.size());
   }
@@ -269,6 +270,9 @@ void Scheduler::step() {
       s->out = GenerationUpdate{};
     }
   std::erase_if(running_, [](const auto& s) { return s->done; });
+}
+
+void Scheduler::update_gauges() {
   std::lock_guard lock(mu_);
   metrics_.running = int64_t(running_.size());
   metrics_.kv_slots = int64_t(kv_.slot_count());

@@ -144,6 +144,7 @@ class Scheduler {
   void sample_and_emit(Sequence& s, std::span<const float> logits);
   void finish(Sequence& s, FinishReason why, std::string error = {});
   void record_tokens(int64_t n);
+  void update_gauges();
 
   std::shared_ptr<const Engine> engine_;
   Tokenizer tok_;

@@ -151,6 +151,7 @@ class Connection : public Responder, public std::enable_shared_from_this<Connect
   // A request error before any handler ran: answer in OpenAI's error shape and close.
   void reject(int status, const std::string& message) {
     keep_alive_ = false;
+    rejected_ = true;
     in_response_ = true;
     std::string body = R"({"error":{"message":")" + message +
                        R"(","type":"invalid_request_error","param":null,"code":null}})";
@@ -239,6 +240,7 @@ class Connection : public Responder, public std::enable_shared_from_this<Connect
     response_done_ = false;
     in_response_ = false;
     on_disconnect_ = nullptr;
+    if (rejected_) return linger();
     if (!keep_alive_) return close();
     if (watching_) {  // its handler continues with read_request()
       beast::error_code ignored;
@@ -246,6 +248,23 @@ class Connection : public Responder, public std::enable_shared_from_this<Connect
       return;
     }
     read_request();
+  }
+
+  // After an early error answer (e.g. 413 while the body is still arriving): stop sending,
+  // then read and drop what the client still sends for a short while, so it sees the answer
+  // instead of a connection reset. Bounded in bytes and time.
+  void linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(5));
+    drain_.resize(64 * 1024);
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > 2 * self->opts_.max_body_bytes)
+                                return self->close();
+                              self->linger();
+                            });
   }
 
   void close() {
@@ -268,7 +287,9 @@ class Connection : public Responder, public std::enable_shared_from_this<Connect
   std::function<void()> on_disconnect_;
   std::chrono::milliseconds keepalive_{0};
   bool keep_alive_ = true, in_response_ = false, response_done_ = false;
-  bool watching_ = false, streaming_ = false, closed_ = false;
+  bool watching_ = false, streaming_ = false, closed_ = false, rejected_ = false;
+  std::string drain_;
+  uint64_t drained_ = 0;
 };
 
 }  // namespace
