@@ -109,7 +109,9 @@ Admission Scheduler::submit(GenerationRequest request, UpdateSink sink) {
   double estimate = 0;
   if (queued >= free_slots)
     estimate = double((queued - free_slots) / opts_.max_running + 1) * mean_service_seconds_;
-  if (stop_ || queued >= opts_.max_queue || estimate > opts_.max_wait_seconds) {
+  // max_queue bounds the requests that would wait (those beyond the free slots).
+  if (stop_ || queued - std::max<int64_t>(free_slots, 0) >= opts_.max_queue ||
+      estimate > opts_.max_wait_seconds) {
     a.kind = Admission::Kind::kOverloaded;
     a.retry_after_seconds = std::max(1.0, std::ceil(estimate > 0 ? estimate : 1.0));
     a.message = stop_ ? "the server is shutting down"
