@@ -74,7 +74,7 @@ double dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
-void matmul(const MatrixView& w, const float* x, int64_t n_tok, float* y) {
+void matmul_reference(const MatrixView& w, const float* x, int64_t n_tok, float* y) {
   float* row = row_scratch(size_t(w.cols));
   for (int64_t r = 0; r < w.rows; ++r) {
     load_row(w, r, row);
@@ -82,7 +82,7 @@ void matmul(const MatrixView& w, const float* x, int64_t n_tok, float* y) {
   }
 }
 
-void matmul_transposed(const MatrixView& w, const float* x, int64_t n_tok, float* y) {
+void matmul_transposed_reference(const MatrixView& w, const float* x, int64_t n_tok, float* y) {
   float* row = row_scratch(size_t(w.cols));
   double* acc = acc_scratch(size_t(n_tok * w.cols));
   for (int64_t i = 0; i < n_tok * w.cols; ++i) acc[i] = 0.0;

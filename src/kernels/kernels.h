@@ -1,8 +1,14 @@
-// The math kernels of the forward pass: scalar reference versions.
+// The math kernels of the forward pass.
 //
 // Kernels never see a model: they take views of weights (zero copy, pointing into the mmap) and
-// plain f32 activation buffers. Faster SIMD kernels come later behind this SAME interface and are
-// tested against these (STYLE.md 5, 10), so the interface is deliberately narrow.
+// plain f32 activation buffers. Two versions of the products exist (STYLE.md 5, 10):
+//   - *_reference: scalar, f64 accumulation, dequantize-then-multiply. They define the result
+//     and are the oracle every fast kernel is tested against (tests/kernels).
+//   - matmul / matmul_transposed / dot_f32 / axpy: SIMD kernels chosen at run time for the CPU
+//     (Highway dynamic dispatch, kernels/simd_kernels.h), f32 accumulation, and for Q8_0, Q4_0,
+//     Q5_0, Q4_K and Q6_K weights integer dot products against activations quantized to 8 bits
+//     per 32-block (the Q8_0 scheme llama.cpp also uses), so their results differ from the
+//     reference by the activation rounding (bounded in the tests) plus f32 rounding.
 //
 // Layouts: activations are row-major [n_tok x width]; a weight matrix is `rows` rows of `cols`
 // elements each (the PyTorch [out, in] convention: y = W x computes `rows` outputs).
@@ -17,6 +23,8 @@
 #include "quant/types.h"
 
 namespace whale {
+
+class ThreadPool;
 
 // A 2-D weight matrix inside a tensor's bytes. Row r starts at data + r * row_stride_bytes and
 // holds `cols` elements of `type` (a whole number of the type's blocks).
@@ -38,12 +46,18 @@ Result<MatrixView> make_matrix_view(TensorType type, const void* data, int64_t r
 void matrix_row(const MatrixView& w, int64_t r, float* out);
 
 // y[t][r] = sum_c W[r][c] * x[t][c] for t < n_tok.  x: [n_tok x W.cols], y: [n_tok x W.rows].
-// Each weight row is dequantized once per call whatever n_tok is (prefill reads weights once).
-void matmul(const MatrixView& w, const float* x, int64_t n_tok, float* y);
+// The fast version splits the rows across `pool`'s threads (inline when pool is null or when
+// called from inside one of its bodies) and reads each weight row once per call whatever n_tok
+// is (prefill: rows in small groups that every token passes over while they sit in L1).
+void matmul(const MatrixView& w, const float* x, int64_t n_tok, float* y,
+            ThreadPool* pool = nullptr);
+void matmul_reference(const MatrixView& w, const float* x, int64_t n_tok, float* y);
 
 // y[t][c] = sum_r x[t][r] * W[r][c]: the transposed product, for a weight stored the other way
 // (MLA absorption with HF's kv_b_proj).  x: [n_tok x W.rows], y: [n_tok x W.cols].
+// The fast version accumulates dequantized rows in f32 (no activation quantization).
 void matmul_transposed(const MatrixView& w, const float* x, int64_t n_tok, float* y);
+void matmul_transposed_reference(const MatrixView& w, const float* x, int64_t n_tok, float* y);
 
 // out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i], for each of n_tok rows of `width`.
 // In place is allowed (out == x).
@@ -59,8 +73,15 @@ void silu_mul(float* gate, const float* up, int64_t n);
 // y[i] += x[i] for n values.
 void add(float* y, const float* x, int64_t n);
 
-// dot product in f64.
+// dot product in f64 (reference).
 double dot(const float* a, const float* b, int64_t n);
+
+// SIMD dot product accumulated in f32 lanes; y += a * x.
+float dot_f32(const float* a, const float* b, int64_t n);
+void axpy(float a, const float* x, float* y, int64_t n);
+
+// The SIMD target the fast kernels run on this CPU ("AVX3", "AVX2", "SSE4", "EMU128", ...).
+const char* kernel_target_name();
 
 // Rotary embedding conventions. Both rotate pairs by angle pos * inv_freq[i]:
 //   kPair: pairs (x[2i], x[2i+1])    GGUF llama/deepseek2 (ggml's NORM), DeepSeek's reference

@@ -109,7 +109,8 @@ class Deepseek2Model final : public Model {
   void project_qkv(const MlaLayer& l, int64_t il, const BatchView& b, Workspace& ws) const;
   void attend_sequence(const MlaLayer& l, int64_t il, const BatchView& b,
                        std::span<const int32_t> toks, bool expanded, Workspace& ws) const;
-  void moe(const MlaLayer& l, const float* x, int64_t n, Workspace& ws, float* out) const;
+  void moe(const MlaLayer& l, const float* x, int64_t n, Workspace& ws, float* out,
+           ThreadPool* pool) const;
 
   // Per-head products with W_UK / W_UV, whichever way kv_b is stored.
   void absorb_q(const MlaLayer& l, int64_t h, const float* q_nope, int64_t n, float* q_lat) const;
@@ -164,14 +165,14 @@ void Deepseek2Model::project_qkv(const MlaLayer& l, int64_t il, const BatchView&
   float* q = ws.f32(kQ, size_t(n * nh * qk));
   if (c_.q_lora_rank > 0) {
     float* qa = ws.f32(kQa, size_t(n * c_.q_lora_rank));
-    matmul(l.wq_a, h, n, qa);
+    matmul(l.wq_a, h, n, qa, b.pool);
     rms_norm(qa, l.q_a_norm, n, c_.q_lora_rank, kLatentNormEps, qa);
-    matmul(l.wq_b, qa, n, q);
+    matmul(l.wq_b, qa, n, q, b.pool);
   } else {
-    matmul(l.wq, h, n, q);
+    matmul(l.wq, h, n, q, b.pool);
   }
   float* kva = ws.f32(kKva, size_t(n * (kvl + rope)));
-  matmul(l.wkv_a, h, n, kva);
+  matmul(l.wkv_a, h, n, kva, b.pool);
   float* cos_t = ws.f32(kCos, size_t(rope / 2));
   float* sin_t = ws.f32(kSin, size_t(rope / 2));
   for (int64_t t = 0; t < n; ++t) {
@@ -198,62 +199,74 @@ void Deepseek2Model::attend_sequence(const MlaLayer& l, int64_t il, const BatchV
   for (int32_t t : toks) n_keys = std::max<int64_t>(n_keys, b.positions[t] + 1);
   const float* q = ws.f32(kQ, 0);
   float* out = ws.f32(kAttn, 0);
-  float* scores = ws.f32(kScores, size_t(n_keys));
-  float* q_nope = ws.f32(kQnope, size_t(g * nope));
-  float* head_out = ws.f32(kHeadOut, size_t(g * std::max(vd, kvl)));
   float* lat = ws.f32(kLatents, size_t(n_keys * kvl));  // latents of keys 0..n_keys-1
   for (int64_t j = 0; j < n_keys; ++j)
     std::memcpy(lat + j * kvl, cache.at(il, j), size_t(kvl) * sizeof(float));
-  float* q_lat = ws.f32(kQlat, size_t(g * kvl));
-  float* k_nope = expanded ? ws.f32(kKnope, size_t(n_keys * nope)) : nullptr;
-  float* v_exp = expanded ? ws.f32(kVexp, size_t(n_keys * vd)) : nullptr;
+  // Per-thread scratch (heads run in parallel): one copy of each buffer per thread.
+  const int64_t n_thr = thread_count(b.pool);
+  const int64_t head_w = std::max(vd, kvl);
+  const int64_t n_scores = n_keys, n_qnope = g * nope, n_head_out = g * head_w;
+  const int64_t n_qlat = g * std::max(kvl, vd);
+  const int64_t n_knope = expanded ? n_keys * nope : 0;
+  const int64_t n_vexp = expanded ? n_keys * vd : 0;
+  float* scores_all = ws.f32(kScores, size_t(n_thr * n_scores));
+  float* q_nope_all = ws.f32(kQnope, size_t(n_thr * n_qnope));
+  float* head_out_all = ws.f32(kHeadOut, size_t(n_thr * n_head_out));
+  float* q_lat_all = ws.f32(kQlat, size_t(n_thr * n_qlat));
+  float* k_nope_all = ws.f32(kKnope, size_t(n_thr * n_knope));
+  float* v_exp_all = ws.f32(kVexp, size_t(n_thr * n_vexp));
+  const float scale = float(scale_);
 
-  for (int64_t h = 0; h < nh; ++h) {
-    for (int64_t i = 0; i < g; ++i)
-      std::memcpy(q_nope + i * nope, q + (toks[i] * nh + h) * qk, size_t(nope) * sizeof(float));
-    if (expanded) {
-      expand_k(l, h, lat, n_keys, k_nope);
-      apply_uv(l, h, lat, n_keys, v_exp);
-    } else {
-      absorb_q(l, h, q_nope, g, q_lat);
-    }
-    for (int64_t i = 0; i < g; ++i) {
-      const int64_t len = b.positions[toks[i]] + 1;
-      const float* q_pe = q + (toks[i] * nh + h) * qk + nope;
-      for (int64_t j = 0; j < len; ++j) {
-        const double nope_part = expanded ? dot(q_nope + i * nope, k_nope + j * nope, nope)
-                                          : dot(q_lat + i * kvl, lat + j * kvl, kvl);
-        scores[j] = float((nope_part + dot(q_pe, cache.at(il, j) + kvl, rope)) * scale_);
-      }
-      softmax(scores, len);
-      // expanded: weighted sum of v rows; absorbed: of latent rows (W_UV applied below)
-      const int64_t width = expanded ? vd : kvl;
-      const float* rows = expanded ? v_exp : lat;
-      float* dst = expanded ? out + (toks[i] * nh + h) * vd : head_out + i * kvl;
-      for (int64_t d = 0; d < width; ++d) {
-        double s = 0.0;
-        for (int64_t j = 0; j < len; ++j) s += double(scores[j]) * double(rows[j * width + d]);
-        dst[d] = float(s);
-      }
-    }
-    if (!expanded) {
-      float* vout = q_lat;  // reuse: [g x v] fits in [g x kv_lora] only if v <= kv_lora
-      float* uv = vd <= kvl ? vout : ws.f32(kVexp, size_t(g * vd));
-      apply_uv(l, h, head_out, g, uv);
+  parallel_or_inline(b.pool, size_t(nh), [&](size_t h_begin, size_t h_end, int thread) {
+    float* scores = scores_all + thread * n_scores;
+    float* q_nope = q_nope_all + thread * n_qnope;
+    float* head_out = head_out_all + thread * n_head_out;
+    float* q_lat = q_lat_all + thread * n_qlat;
+    float* k_nope = k_nope_all + thread * n_knope;
+    float* v_exp = v_exp_all + thread * n_vexp;
+    for (int64_t h = int64_t(h_begin); h < int64_t(h_end); ++h) {
       for (int64_t i = 0; i < g; ++i)
-        std::memcpy(out + (toks[i] * nh + h) * vd, uv + i * vd, size_t(vd) * sizeof(float));
+        std::memcpy(q_nope + i * nope, q + (toks[i] * nh + h) * qk, size_t(nope) * sizeof(float));
+      if (expanded) {
+        expand_k(l, h, lat, n_keys, k_nope);
+        apply_uv(l, h, lat, n_keys, v_exp);
+      } else {
+        absorb_q(l, h, q_nope, g, q_lat);
+      }
+      for (int64_t i = 0; i < g; ++i) {
+        const int64_t len = b.positions[toks[i]] + 1;
+        const float* q_pe = q + (toks[i] * nh + h) * qk + nope;
+        for (int64_t j = 0; j < len; ++j) {
+          const float nope_part = expanded ? dot_f32(q_nope + i * nope, k_nope + j * nope, nope)
+                                           : dot_f32(q_lat + i * kvl, lat + j * kvl, kvl);
+          scores[j] = (nope_part + dot_f32(q_pe, cache.at(il, j) + kvl, rope)) * scale;
+        }
+        softmax(scores, len);
+        // expanded: weighted sum of v rows; absorbed: of latent rows (W_UV applied below)
+        const int64_t width = expanded ? vd : kvl;
+        const float* rows = expanded ? v_exp : lat;
+        float* dst = expanded ? out + (toks[i] * nh + h) * vd : head_out + i * kvl;
+        std::fill(dst, dst + width, 0.0f);
+        for (int64_t j = 0; j < len; ++j) axpy(scores[j], rows + j * width, dst, width);
+      }
+      if (!expanded) {
+        float* uv = q_lat;  // reuse: sized for [g x max(kv_lora, v)]
+        apply_uv(l, h, head_out, g, uv);
+        for (int64_t i = 0; i < g; ++i)
+          std::memcpy(out + (toks[i] * nh + h) * vd, uv + i * vd, size_t(vd) * sizeof(float));
+      }
     }
-  }
+  });
 }
 
-void Deepseek2Model::moe(const MlaLayer& l, const float* x, int64_t n, Workspace& ws,
-                         float* out) const {
+void Deepseek2Model::moe(const MlaLayer& l, const float* x, int64_t n, Workspace& ws, float* out,
+                         ThreadPool* pool) const {
   const int64_t H = c_.hidden_size, E = c_.n_routed_experts, k = router_.top_k;
   const int64_t inter = c_.moe_intermediate_size;
   float* router_logits = ws.f32(kRouterLogits, size_t(n * E));
   int32_t* ids = ws.i32(kRouteIds, size_t(n * k));
   float* wts = ws.f32(kRouteW, size_t(n * k));
-  matmul(l.router, x, n, router_logits);
+  matmul(l.router, x, n, router_logits, pool);
   for (int64_t t = 0; t < n; ++t)
     route_token(router_, router_logits + t * E, l.router_bias, ids + t * k, wts + t * k);
 
@@ -276,12 +289,12 @@ void Deepseek2Model::moe(const MlaLayer& l, const float* x, int64_t n, Workspace
           ++m;
         }
     if (m == 0) continue;
-    swiglu_mlp(l.experts[size_t(e)], xe, m, gate, up, ye);
+    swiglu_mlp(l.experts[size_t(e)], xe, m, gate, up, ye, pool);
     for (int64_t i = 0; i < m; ++i)
       for (int64_t d = 0; d < H; ++d) out[members[i] * H + d] += member_w[i] * ye[i * H + d];
   }
   if (l.has_shared) {
-    swiglu_mlp(l.shared, x, n, gate, up, ye);
+    swiglu_mlp(l.shared, x, n, gate, up, ye, pool);
     add(out, ye, n * H);
   }
 }
@@ -312,21 +325,22 @@ void Deepseek2Model::forward(const BatchView& b, Workspace& ws, float* logits) c
           b.mla_form == MlaForm::kExpanded || (b.mla_form == MlaForm::kAuto && g > 1);
       attend_sequence(l, il, b, std::span<const int32_t>(seq_toks, size_t(g)), expanded, ws);
     }
-    matmul(l.wo, ws.f32(kAttn, 0), n, proj);
+    matmul(l.wo, ws.f32(kAttn, 0), n, proj, b.pool);
     add(x, proj, n * H);
     rms_norm(x, l.ffn_norm, n, H, c_.rms_norm_eps, normed);
     if (l.moe) {
-      moe(l, normed, n, ws, ws.f32(kMoeOut, size_t(n * H)));
+      moe(l, normed, n, ws, ws.f32(kMoeOut, size_t(n * H)), b.pool);
       add(x, ws.f32(kMoeOut, 0), n * H);
     } else {
       const int64_t inter = c_.intermediate_size;
       swiglu_mlp(l.dense, normed, n, ws.f32(kGate, size_t(n * inter)),
-                 ws.f32(kUp, size_t(n * inter)), proj);
+                 ws.f32(kUp, size_t(n * inter)), proj, b.pool);
       add(x, proj, n * H);
     }
   }
   float* gathered = ws.f32(kGathered, b.logit_rows.size() * size_t(H));
-  output_logits(x, H, w_.output_norm, c_.rms_norm_eps, w_.output, b.logit_rows, gathered, logits);
+  output_logits(x, H, w_.output_norm, c_.rms_norm_eps, w_.output, b.logit_rows, gathered, logits,
+                b.pool);
 }
 
 Result<MlpWeights> load_mlp(WeightSource& s, const std::string& p, const std::string& suffix,

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "platform/thread_pool.h"
+
 namespace whale {
 
 void embed_tokens(const MatrixView& table, std::span<const int32_t> tokens, float* x) {
@@ -9,22 +11,26 @@ void embed_tokens(const MatrixView& table, std::span<const int32_t> tokens, floa
 }
 
 void swiglu_mlp(const MlpWeights& w, const float* x, int64_t n, float* gate_buf, float* up_buf,
-                float* out) {
-  matmul(w.gate, x, n, gate_buf);
-  matmul(w.up, x, n, up_buf);
+                float* out, ThreadPool* pool) {
+  matmul(w.gate, x, n, gate_buf, pool);
+  matmul(w.up, x, n, up_buf, pool);
   silu_mul(gate_buf, up_buf, n * w.gate.rows);
-  matmul(w.down, gate_buf, n, out);
+  matmul(w.down, gate_buf, n, out, pool);
+}
+
+int thread_count(const ThreadPool* pool) {
+  return pool ? pool->size() : 1;
 }
 
 void output_logits(const float* x, int64_t hidden, const float* norm, double eps,
                    const MatrixView& output, std::span<const int32_t> rows, float* gathered,
-                   float* logits) {
+                   float* logits, ThreadPool* pool) {
   if (rows.empty()) return;
   for (size_t j = 0; j < rows.size(); ++j)
     std::memcpy(gathered + j * hidden, x + rows[j] * hidden, size_t(hidden) * sizeof(float));
   const int64_t n = int64_t(rows.size());
   rms_norm(gathered, norm, n, hidden, eps, gathered);
-  matmul(output, gathered, n, logits);
+  matmul(output, gathered, n, logits, pool);
 }
 
 }  // namespace whale

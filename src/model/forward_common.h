@@ -6,6 +6,7 @@
 #include <span>
 
 #include "kernels/kernels.h"
+#include "platform/thread_pool.h"
 
 namespace whale {
 
@@ -20,12 +21,25 @@ struct MlpWeights {
   MatrixView down;  // [hidden, inter]
 };
 void swiglu_mlp(const MlpWeights& w, const float* x, int64_t n, float* gate_buf, float* up_buf,
-                float* out);
+                float* out, ThreadPool* pool);
 
 // logits[j] = output(rms_norm(x[rows[j]])) for the wanted rows; gathered holds
 // rows.size() * hidden floats.
 void output_logits(const float* x, int64_t hidden, const float* norm, double eps,
                    const MatrixView& output, std::span<const int32_t> rows, float* gathered,
-                   float* logits);
+                   float* logits, ThreadPool* pool);
+
+// Threads available to a body of `pool` (1 without a pool): the number of per-thread scratch
+// copies a parallel loop needs.
+int thread_count(const ThreadPool* pool);
+
+// pool->parallel_for(n, body), or body(0, n, 0) on this thread without a pool.
+template <typename Body>
+void parallel_or_inline(ThreadPool* pool, size_t n, Body&& body) {
+  if (pool)
+    pool->parallel_for(n, body);
+  else if (n > 0)
+    body(size_t(0), n, 0);
+}
 
 }  // namespace whale

@@ -4,6 +4,7 @@
 //     halves (i, i + d/2) for HF checkpoints and for Qwen2 in either file kind
 //   - llama3 / linear rope scaling through the RopeTable
 // Grouped-query attention: query head h reads kv head h / (n_head / n_kv_head).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -77,9 +78,9 @@ void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchVie
   float* q = ws.f32(kQ, size_t(n * nh * hd));
   float* k = ws.f32(kK, size_t(n * kv_width));
   float* v = ws.f32(kV, size_t(n * kv_width));
-  matmul(l.wq, h, n, q);
-  matmul(l.wk, h, n, k);
-  matmul(l.wv, h, n, v);
+  matmul(l.wq, h, n, q, b.pool);
+  matmul(l.wk, h, n, k, b.pool);
+  matmul(l.wv, h, n, v, b.pool);
   add_bias(q, l.bq, n, nh * hd);
   add_bias(k, l.bk, n, kv_width);
   add_bias(v, l.bv, n, kv_width);
@@ -99,27 +100,29 @@ void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchVie
 
   int64_t max_pos = 0;
   for (int32_t p : b.positions) max_pos = std::max<int64_t>(max_pos, p);
-  float* scores = ws.f32(kScores, size_t(max_pos + 1));
+  const int64_t max_keys = max_pos + 1;
+  float* scores_all = ws.f32(kScores, size_t(thread_count(b.pool) * max_keys));
   float* out = ws.f32(kAttn, size_t(n * nh * hd));
-  const double scale = 1.0 / std::sqrt(double(hd));
-  for (int64_t t = 0; t < n; ++t) {
-    const KvView& cache = b.caches[b.seq_ids[t]];
-    const int64_t n_keys = b.positions[t] + 1;
-    for (int64_t hh = 0; hh < nh; ++hh) {
+  const float scale = float(1.0 / std::sqrt(double(hd)));
+  // One work item per (head, token); consecutive items share a head, so each thread's
+  // contiguous block mixes short and long causal prefixes (balanced prefill).
+  parallel_or_inline(b.pool, size_t(n * nh), [&](size_t begin, size_t end, int thread) {
+    float* scores = scores_all + thread * max_keys;
+    for (size_t item = begin; item < end; ++item) {
+      const int64_t hh = int64_t(item) / n, t = int64_t(item) % n;
+      const KvView& cache = b.caches[b.seq_ids[t]];
+      const int64_t n_keys = b.positions[t] + 1;
       const float* qh = q + (t * nh + hh) * hd;
       const int64_t kv_off = (hh / group) * hd;
       for (int64_t j = 0; j < n_keys; ++j)
-        scores[j] = float(dot(qh, cache.at(il, j) + kv_off, hd) * scale);
+        scores[j] = dot_f32(qh, cache.at(il, j) + kv_off, hd) * scale;
       softmax(scores, n_keys);
       float* o = out + (t * nh + hh) * hd;
-      for (int64_t d = 0; d < hd; ++d) {
-        double s = 0.0;
-        for (int64_t j = 0; j < n_keys; ++j)
-          s += double(scores[j]) * double(cache.at(il, j)[kv_width + kv_off + d]);
-        o[d] = float(s);
-      }
+      std::fill(o, o + hd, 0.0f);
+      for (int64_t j = 0; j < n_keys; ++j)
+        axpy(scores[j], cache.at(il, j) + kv_width + kv_off, o, hd);
     }
-  }
+  });
 }
 
 void LlamaFamilyModel::forward(const BatchView& b, Workspace& ws, float* logits) const {
@@ -135,15 +138,16 @@ void LlamaFamilyModel::forward(const BatchView& b, Workspace& ws, float* logits)
     const LlamaLayer& l = w_.layers[size_t(il)];
     rms_norm(x, l.attn_norm, n, H, c_.rms_norm_eps, normed);
     attention(l, il, b, ws);
-    matmul(l.wo, ws.f32(kAttn, 0), n, proj);
+    matmul(l.wo, ws.f32(kAttn, 0), n, proj, b.pool);
     add_bias(proj, l.bo, n, H);
     add(x, proj, n * H);
     rms_norm(x, l.ffn_norm, n, H, c_.rms_norm_eps, normed);
-    swiglu_mlp(l.mlp, normed, n, gate, up, proj);
+    swiglu_mlp(l.mlp, normed, n, gate, up, proj, b.pool);
     add(x, proj, n * H);
   }
   float* gathered = ws.f32(kGathered, b.logit_rows.size() * size_t(H));
-  output_logits(x, H, w_.output_norm, c_.rms_norm_eps, w_.output, b.logit_rows, gathered, logits);
+  output_logits(x, H, w_.output_norm, c_.rms_norm_eps, w_.output, b.logit_rows, gathered, logits,
+                b.pool);
 }
 
 // Loads a bias when the file has one (qwen2 always; llama with attention_bias).

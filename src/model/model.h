@@ -18,6 +18,7 @@
 
 namespace whale {
 
+class ThreadPool;
 class WeightSource;
 
 // What one token leaves in the cache, per layer: llama/qwen2 keep k then v
@@ -53,6 +54,7 @@ struct BatchView {
   std::span<const int32_t> logit_rows;  // batch indices whose logits are wanted, output order
   std::span<const KvView> caches;       // indexed by seq id
   MlaForm mla_form = MlaForm::kAuto;
+  ThreadPool* pool = nullptr;  // threads for the products and attention heads; null: inline
 };
 
 // Activation scratch, grown on demand and reused: after the largest batch has been seen once, a

@@ -2,11 +2,12 @@
 
 namespace whale {
 
-Result<std::shared_ptr<const Engine>> Engine::load(const std::string& path) {
+Result<std::shared_ptr<const Engine>> Engine::load(const std::string& path, int n_threads) {
   auto model = load_model(path);
   if (!model) return model.error();
   auto e = std::shared_ptr<Engine>(new Engine());
   e->model_ = std::move(model.value());
+  e->pool_ = std::make_unique<ThreadPool>(n_threads);
   return std::shared_ptr<const Engine>(std::move(e));
 }
 
@@ -78,6 +79,7 @@ Status Engine::forward(const Batch& batch, std::span<KvCache* const> caches, Wor
   view.logit_rows = rows;
   view.caches = views;
   view.mla_form = form;
+  view.pool = pool_.get();
   model_->forward(view, ws, logits.data());
   // Positions are consecutive per sequence, so its last token sets the new length (a rewind
   // shortens it).

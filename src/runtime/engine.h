@@ -12,6 +12,7 @@
 #include "formats/model_config.h"
 #include "model/model.h"
 #include "platform/result.h"
+#include "platform/thread_pool.h"
 #include "runtime/batch.h"
 #include "runtime/kv_cache.h"
 
@@ -19,8 +20,12 @@ namespace whale {
 
 class Engine {
  public:
-  // A .gguf file or a Hugging Face checkpoint directory.
-  static Result<std::shared_ptr<const Engine>> load(const std::string& path);
+  // A .gguf file or a Hugging Face checkpoint directory. n_threads: threads of the engine's
+  // pool for every forward pass (<= 0: one per CPU this process may use).
+  static Result<std::shared_ptr<const Engine>> load(const std::string& path, int n_threads = 0);
+
+  // Threads a forward pass uses.
+  int threads() const { return pool_->size(); }
 
   const ModelConfig& config() const { return model_->config(); }
   KvLayout kv_layout() const { return model_->kv_layout(); }
@@ -37,6 +42,8 @@ class Engine {
 
  private:
   std::unique_ptr<Model> model_;
+  // Shared by all callers; parallel regions from concurrent forward calls take turns.
+  std::unique_ptr<ThreadPool> pool_;
 };
 
 }  // namespace whale

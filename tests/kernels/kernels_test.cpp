@@ -1,4 +1,4 @@
-// Every kernel against plain loops on random data, for every weight type (STYLE.md 10): the
+// The REFERENCE kernels against plain loops on random data, for every weight type: the
 // expected values are computed here from dequantize_row (the definition of each format) with
 // straightforward f64 loops, so a wrong stride, slice or accumulation shows up.
 #include <gtest/gtest.h>
@@ -9,70 +9,18 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "kernels_test_data.h"
 #include "quant/dequantize.h"
 #include "quant/quantize.h"
 
 namespace whale {
 namespace {
 
-std::vector<float> random_vec(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-// Random bytes for a weight of `type` whose blocks decode to finite values: f32/f16/bf16 are
-// encoded from random floats, block formats get random bytes with sane f16 scales (the kernels
-// only ever dequantize, so any valid block is a fair input).
-std::vector<uint8_t> random_weight(TensorType type, int64_t rows, int64_t cols, uint32_t seed) {
-  const auto& tr = traits(type);
-  const size_t bytes = size_t(*tensor_bytes(type, uint64_t(rows * cols)));
-  std::vector<uint8_t> out(bytes);
-  std::mt19937 rng(seed);
-  if (type == TensorType::F32) {
-    auto v = random_vec(size_t(rows * cols), seed);
-    std::memcpy(out.data(), v.data(), bytes);
-    return out;
-  }
-  if (can_quantize(type)) {
-    auto v = random_vec(size_t(rows * cols), seed);
-    EXPECT_TRUE(quantize_row(type, v.data(), out.data(), rows * cols).ok());
-    return out;
-  }
-  for (auto& b : out) b = uint8_t(rng());
-  if (type == TensorType::F16 || type == TensorType::BF16) {
-    // keep exponents moderate: clear the top exponent bits of each element
-    for (size_t i = 1; i < out.size(); i += 2) out[i] &= type == TensorType::F16 ? 0xBB : 0xBF;
-    return out;
-  }
-  // Block formats: the first bytes of each block hold f16 scale(s) for Q4_0/Q8_0/Q4_1/Q5_x; the
-  // K-quants keep theirs elsewhere. Rather than patching layouts, reject non-finite decodes.
-  std::vector<float> tmp(tr.block_size);
-  for (size_t b = 0; b < bytes / tr.type_size; ++b) {
-    uint8_t* blk = out.data() + b * tr.type_size;
-    for (int attempt = 0; attempt < 100; ++attempt) {
-      EXPECT_TRUE(dequantize_row(type, blk, tmp.data(), tr.block_size).ok());
-      bool finite = true;
-      for (float x : tmp) finite = finite && std::isfinite(x) && std::fabs(x) < 1e6f;
-      if (finite) break;
-      for (size_t i = 0; i < tr.type_size; ++i) blk[i] = uint8_t(rng() & 0x3B);
-    }
-  }
-  return out;
-}
-
 std::vector<float> dense(const MatrixView& w) {
   std::vector<float> d(size_t(w.rows * w.cols));
   for (int64_t r = 0; r < w.rows; ++r) matrix_row(w, r, d.data() + r * w.cols);
   return d;
 }
-
-const TensorType kTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q4_0,
-                             TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
-                             TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K,
-                             TensorType::Q6_K};
 
 TEST(Kernels, MatmulAndTransposedMatchPlainLoopsForEveryType) {
   for (TensorType type : kTypes) {
@@ -91,7 +39,7 @@ TEST(Kernels, MatmulAndTransposedMatchPlainLoopsForEveryType) {
 
     auto x = random_vec(size_t(n_tok * cols), 5);
     std::vector<float> y(size_t(n_tok * rows));
-    matmul(w.value(), x.data(), n_tok, y.data());
+    matmul_reference(w.value(), x.data(), n_tok, y.data());
     for (int64_t t = 0; t < n_tok; ++t)
       for (int64_t r = 0; r < rows; ++r) {
         double s = 0;
@@ -102,7 +50,7 @@ TEST(Kernels, MatmulAndTransposedMatchPlainLoopsForEveryType) {
 
     auto xt = random_vec(size_t(n_tok * rows), 6);
     std::vector<float> yt(size_t(n_tok * cols));
-    matmul_transposed(w.value(), xt.data(), n_tok, yt.data());
+    matmul_transposed_reference(w.value(), xt.data(), n_tok, yt.data());
     for (int64_t t = 0; t < n_tok; ++t)
       for (int64_t c = 0; c < cols; ++c) {
         double s = 0;
@@ -113,7 +61,7 @@ TEST(Kernels, MatmulAndTransposedMatchPlainLoopsForEveryType) {
 
     // a row slice is the same rows of the full matrix
     std::vector<float> ys(size_t(n_tok * 2));
-    matmul(w->row_slice(4, 2), x.data(), n_tok, ys.data());
+    matmul_reference(w->row_slice(4, 2), x.data(), n_tok, ys.data());
     for (int64_t t = 0; t < n_tok; ++t)
       for (int64_t r = 0; r < 2; ++r) EXPECT_EQ(ys[size_t(t * 2 + r)], y[size_t(t * rows + 4 + r)]);
   }

@@ -1,0 +1,429 @@
+// Per-target SIMD kernels (see simd_kernels.h). This file is compiled once per Highway target:
+// foreach_target.h re-includes it with HWY_TARGET set to each target in turn.
+//
+// Integer products use 16-bit lanes, capped at 16 lanes (256 bits): every 32-element block is
+// two halves of 16 that each fit one vector on AVX2/AVX-512, and Q6_K's 16-element scales line
+// up with vector boundaries. Weights are unpacked to int16 in registers (never to memory), then
+// ReorderWidenMulAccumulate (x86: vpmaddwd) forms pairwise int32 sums; each block's int32 sums
+// are converted once and scaled by (weight scale * activation scale) in an f32 accumulator.
+// Overflow: |w| <= 128 and |q| <= 127, so a 32-block sums to at most 32 * 16256 < 2^31.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/simd_kernels.cpp"
+#include "hwy/foreach_target.h"  // must precede highway.h
+// clang-format off
+#include "hwy/highway.h"
+// clang-format on
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/simd_kernels.h"
+#include "platform/fp16.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace whale::simd {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using D16 = hn::CappedTag<int16_t, 16>;
+using D8 = hn::Rebind<int8_t, D16>;
+using DU8 = hn::Rebind<uint8_t, D16>;
+using D32 = hn::Repartition<int32_t, D16>;
+using DF32 = hn::Repartition<float, D16>;
+using V16 = hn::Vec<D16>;
+
+inline float f16_at(const uint8_t* p) {
+  return f16_to_f32(uint16_t(p[0] | (p[1] << 8)));
+}
+
+// Low or high nibbles of the bytes at p as int16 lanes.
+template <bool kHigh>
+HWY_INLINE V16 nibbles(const uint8_t* p) {
+  const DU8 du8;
+  auto b = hn::LoadU(du8, p);
+  b = kHigh ? hn::ShiftRight<4>(b) : hn::And(b, hn::Set(du8, uint8_t(0x0F)));
+  return hn::PromoteTo(D16(), hn::BitCast(D8(), b));
+}
+
+// Each weight format: block geometry, scales decoded once per block (prepare) and a loader of
+// Lanes(D16) weights (as int16) starting at element e0 of 32-element sub-block s. e0 is a
+// multiple of the lane count, so a load never straddles the two 16-element halves.
+struct Q8_0Format {
+  static constexpr int kElems = 32, kBytes = 34;
+  static constexpr bool kScale16 = false, kHasMin = false;
+  const uint8_t* blk;
+  float scale[1];
+  float min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    blk = b;
+    scale[0] = f16_at(b);
+  }
+  HWY_INLINE V16 load(int, int e0) const {
+    return hn::PromoteTo(D16(), hn::LoadU(D8(), reinterpret_cast<const int8_t*>(blk + 2 + e0)));
+  }
+};
+
+// Q4_0: element j < 16 is the low nibble of qs[j], element j + 16 its high nibble; value - 8.
+struct Q4_0Format {
+  static constexpr int kElems = 32, kBytes = 18;
+  static constexpr bool kScale16 = false, kHasMin = false;
+  const uint8_t* blk;
+  float scale[1];
+  float min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    blk = b;
+    scale[0] = f16_at(b);
+  }
+  HWY_INLINE V16 load(int, int e0) const {
+    const V16 v = e0 < 16 ? nibbles<false>(blk + 2 + e0) : nibbles<true>(blk + 2 + e0 - 16);
+    return hn::Sub(v, hn::Set(D16(), int16_t(8)));
+  }
+};
+
+// Q5_0: a fifth bit per element in a 32-bit mask; unpacked to bytes per block (the fallback
+// type of K-quant mixes, so it is not on the hottest path).
+struct Q5_0Format {
+  static constexpr int kElems = 32, kBytes = 22;
+  static constexpr bool kScale16 = false, kHasMin = false;
+  HWY_ALIGN int8_t q[32];
+  float scale[1];
+  float min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    scale[0] = f16_at(b);
+    uint32_t qh;
+    std::memcpy(&qh, b + 2, 4);
+    const uint8_t* qs = b + 6;
+    for (int j = 0; j < 16; ++j) {
+      q[j] = int8_t(((qs[j] & 0x0F) | (((qh >> j) & 1) << 4)) - 16);
+      q[j + 16] = int8_t(((qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16);
+    }
+  }
+  HWY_INLINE V16 load(int, int e0) const { return hn::PromoteTo(D16(), hn::LoadU(D8(), q + e0)); }
+};
+
+// Q4_K super-block (256): f16 d, f16 dmin, 12 bytes of packed 6-bit scales/mins, 128 bytes of
+// nibbles. Sub-block s (32 elements) = nibbles of qs[32 (s / 2) ..], low for even s;
+// weight = d * scale_s * q - dmin * min_s.
+struct Q4_KFormat {
+  static constexpr int kElems = 256, kBytes = 144;
+  static constexpr bool kScale16 = false, kHasMin = true;
+  const uint8_t* qs;
+  float scale[8];
+  float min[8];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    const float d = f16_at(b), dmin = f16_at(b + 2);
+    const uint8_t* sc = b + 4;
+    for (int j = 0; j < 8; ++j) {
+      int s, m;
+      if (j < 4) {
+        s = sc[j] & 63;
+        m = sc[j + 4] & 63;
+      } else {
+        s = (sc[j + 4] & 0x0F) | ((sc[j - 4] >> 6) << 4);
+        m = (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
+      }
+      scale[j] = d * float(s);
+      min[j] = dmin * float(m);
+    }
+    qs = b + 16;
+  }
+  HWY_INLINE V16 load(int s, int e0) const {
+    const uint8_t* p = qs + 32 * (s / 2) + e0;
+    return (s & 1) ? nibbles<true>(p) : nibbles<false>(p);
+  }
+};
+
+// Q6_K super-block (256): ql[128] low 4 bits, qh[64] high 2 bits, int8 scales[16] (one per 16
+// elements), f16 d. In half n (128 elements), sub-block k (32): low bits from
+// ql[64 n + 32 (k & 1) + l] (high nibble for k >= 2), high bits (qh[32 n + l] >> 2k) & 3;
+// weight = d * scale[element / 16] * (q - 32).
+struct Q6_KFormat {
+  static constexpr int kElems = 256, kBytes = 210;
+  static constexpr bool kScale16 = true, kHasMin = false;
+  const uint8_t* blk;
+  float scale[16];
+  float min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    blk = b;
+    const float d = f16_at(b + 208);
+    for (int i = 0; i < 16; ++i) scale[i] = d * float(int8_t(b[192 + i]));
+  }
+  template <int kShift>
+  HWY_INLINE static hn::Vec<DU8> high_bits(const uint8_t* qh) {
+    const DU8 du8;
+    return hn::ShiftLeft<4>(hn::And(hn::ShiftRight<kShift>(hn::LoadU(du8, qh)), hn::Set(du8, 3)));
+  }
+  HWY_INLINE V16 load(int s, int e0) const {
+    const DU8 du8;
+    const int n = s / 4, k = s % 4;
+    const uint8_t* ql = blk + 64 * n + 32 * (k & 1) + e0;
+    const uint8_t* qh = blk + 128 + 32 * n + e0;
+    auto lo = hn::LoadU(du8, ql);
+    lo = k >= 2 ? hn::ShiftRight<4>(lo) : hn::And(lo, hn::Set(du8, uint8_t(0x0F)));
+    hn::Vec<DU8> hi;
+    switch (k) {
+      case 0:
+        hi = high_bits<0>(qh);
+        break;
+      case 1:
+        hi = high_bits<2>(qh);
+        break;
+      case 2:
+        hi = high_bits<4>(qh);
+        break;
+      default:
+        hi = high_bits<6>(qh);
+        break;
+    }
+    const V16 v = hn::PromoteTo(D16(), hn::BitCast(D8(), hn::Or(lo, hi)));
+    return hn::Sub(v, hn::Set(D16(), int16_t(32)));
+  }
+};
+
+// int32 lanes of sum_{e in [e_begin, e_end)} w[e] * x[e] for one 32-element sub-block.
+template <class F>
+HWY_INLINE hn::Vec<D32> block_isum(const F& f, int s, const int8_t* xb, int e_begin, int e_end) {
+  const D16 d16;
+  const D32 d32;
+  const int lanes = int(hn::Lanes(d16));
+  auto s0 = hn::Zero(d32), s1 = hn::Zero(d32);
+  for (int e = e_begin; e < e_end; e += lanes) {
+    const V16 x = hn::PromoteTo(d16, hn::LoadU(D8(), xb + e));
+    s0 = hn::ReorderWidenMulAccumulate(d32, f.load(s, e), x, s0, s1);
+  }
+  return hn::RearrangeToOddPlusEven(s0, s1);
+}
+
+// One weight row times one quantized activation row.
+template <class F>
+HWY_INLINE float dot_row(F& f, const uint8_t* row, int64_t n_super, const int8_t* xq,
+                         const float* xd, const float* xsum) {
+  const DF32 df;
+  constexpr int kSubs = F::kElems / 32;
+  auto acc = hn::Zero(df);
+  float min_acc = 0.0f;
+  for (int64_t sb = 0; sb < n_super; ++sb) {
+    f.prepare(row + sb * F::kBytes);
+    for (int s = 0; s < kSubs; ++s) {
+      const int64_t b = sb * kSubs + s;  // activation block index
+      const int8_t* xb = xq + b * 32;
+      if constexpr (F::kScale16) {
+        for (int h = 0; h < 2; ++h) {
+          const auto isum = block_isum(f, s, xb, 16 * h, 16 * h + 16);
+          acc = hn::MulAdd(hn::ConvertTo(df, isum), hn::Set(df, xd[b] * f.scale[2 * s + h]), acc);
+        }
+      } else {
+        const auto isum = block_isum(f, s, xb, 0, 32);
+        acc = hn::MulAdd(hn::ConvertTo(df, isum), hn::Set(df, xd[b] * f.scale[s]), acc);
+      }
+      if constexpr (F::kHasMin) min_acc += xsum[b] * f.min[s];
+    }
+  }
+  return hn::GetLane(hn::SumOfLanes(df, acc)) - min_acc;
+}
+
+// Rows in groups of kRowGroup: for a multi-token call the group's weights stay in L1 while
+// every token passes over them (prefill reads each weight byte from memory once).
+constexpr int64_t kRowGroup = 8;
+
+template <class F>
+void matvec_q8_format(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y,
+                      int64_t y_stride) {
+  F f;
+  const int64_t n_super = w.cols / F::kElems;
+  const int64_t nb = x.blocks();
+  for (int64_t r0 = w.row_begin; r0 < w.row_end; r0 += kRowGroup) {
+    const int64_t r1 = std::min(w.row_end, r0 + kRowGroup);
+    for (int64_t t = 0; t < n_tok; ++t) {
+      const int8_t* xq = x.q + t * x.cols;
+      const float* xd = x.d + t * nb;
+      const float* xs = x.sum + t * nb;
+      for (int64_t r = r0; r < r1; ++r)
+        y[t * y_stride + r] = dot_row(f, w.data + size_t(r) * w.row_stride, n_super, xq, xd, xs);
+    }
+  }
+}
+
+void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64_t y_stride) {
+  switch (w.type) {
+    case TensorType::Q8_0:
+      return matvec_q8_format<Q8_0Format>(w, x, n_tok, y, y_stride);
+    case TensorType::Q4_0:
+      return matvec_q8_format<Q4_0Format>(w, x, n_tok, y, y_stride);
+    case TensorType::Q5_0:
+      return matvec_q8_format<Q5_0Format>(w, x, n_tok, y, y_stride);
+    case TensorType::Q4_K:
+      return matvec_q8_format<Q4_KFormat>(w, x, n_tok, y, y_stride);
+    case TensorType::Q6_K:
+      return matvec_q8_format<Q6_KFormat>(w, x, n_tok, y, y_stride);
+    default:
+      return;  // callers check has_q8_kernel
+  }
+}
+
+// Float weights: full-width f32 vectors; f16/bf16 are widened on load (F16C on x86).
+using DF = hn::ScalableTag<float>;
+
+struct F32Load {
+  static HWY_INLINE hn::Vec<DF> load(const uint8_t* p, int64_t i) {
+    return hn::LoadU(DF(), reinterpret_cast<const float*>(p) + i);
+  }
+  static float at(const uint8_t* p, int64_t i) {
+    float v;
+    std::memcpy(&v, p + 4 * i, 4);
+    return v;
+  }
+};
+struct F16Load {
+  static HWY_INLINE hn::Vec<DF> load(const uint8_t* p, int64_t i) {
+    const hn::Rebind<hwy::float16_t, DF> dh;
+    return hn::PromoteTo(DF(), hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(p) + i));
+  }
+  static float at(const uint8_t* p, int64_t i) {
+    return f16_to_f32(uint16_t(p[2 * i] | (p[2 * i + 1] << 8)));
+  }
+};
+struct BF16Load {
+  static HWY_INLINE hn::Vec<DF> load(const uint8_t* p, int64_t i) {
+    const hn::Rebind<hwy::bfloat16_t, DF> dh;
+    return hn::PromoteTo(DF(), hn::LoadU(dh, reinterpret_cast<const hwy::bfloat16_t*>(p) + i));
+  }
+  static float at(const uint8_t* p, int64_t i) {
+    return bf16_to_f32(uint16_t(p[2 * i] | (p[2 * i + 1] << 8)));
+  }
+};
+
+template <class L>
+HWY_INLINE float dot_float_row(const uint8_t* w, const float* x, int64_t n) {
+  const DF df;
+  const int64_t lanes = int64_t(hn::Lanes(df));
+  auto a0 = hn::Zero(df), a1 = hn::Zero(df);
+  int64_t i = 0;
+  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+    a0 = hn::MulAdd(L::load(w, i), hn::LoadU(df, x + i), a0);
+    a1 = hn::MulAdd(L::load(w, i + lanes), hn::LoadU(df, x + i + lanes), a1);
+  }
+  for (; i + lanes <= n; i += lanes) a0 = hn::MulAdd(L::load(w, i), hn::LoadU(df, x + i), a0);
+  float s = hn::GetLane(hn::SumOfLanes(df, hn::Add(a0, a1)));
+  for (; i < n; ++i) s += L::at(w, i) * x[i];
+  return s;
+}
+
+template <class L>
+void matvec_float_format(const RowRange& w, const float* x, int64_t n_tok, float* y,
+                         int64_t y_stride) {
+  for (int64_t r0 = w.row_begin; r0 < w.row_end; r0 += kRowGroup) {
+    const int64_t r1 = std::min(w.row_end, r0 + kRowGroup);
+    for (int64_t t = 0; t < n_tok; ++t)
+      for (int64_t r = r0; r < r1; ++r)
+        y[t * y_stride + r] =
+            dot_float_row<L>(w.data + size_t(r) * w.row_stride, x + t * w.cols, w.cols);
+  }
+}
+
+void MatvecFloat(const RowRange& w, const float* x, int64_t n_tok, float* y, int64_t y_stride) {
+  switch (w.type) {
+    case TensorType::F32:
+      return matvec_float_format<F32Load>(w, x, n_tok, y, y_stride);
+    case TensorType::F16:
+      return matvec_float_format<F16Load>(w, x, n_tok, y, y_stride);
+    case TensorType::BF16:
+      return matvec_float_format<BF16Load>(w, x, n_tok, y, y_stride);
+    default:
+      return;  // callers check has_float_kernel
+  }
+}
+
+float Dot(const float* a, const float* b, int64_t n) {
+  return dot_float_row<F32Load>(reinterpret_cast<const uint8_t*>(a), b, n);
+}
+
+void Axpy(float a, const float* x, float* y, int64_t n) {
+  const DF df;
+  const int64_t lanes = int64_t(hn::Lanes(df));
+  const auto va = hn::Set(df, a);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes)
+    hn::StoreU(hn::MulAdd(va, hn::LoadU(df, x + i), hn::LoadU(df, y + i)), df, y + i);
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+// Per 32-block: d = max|x| / 127 and q = round(x / d) (ties away from zero), as Q8_0 defines.
+void QuantizeQ8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum) {
+  const int64_t nb = cols / 32;
+  for (int64_t t = 0; t < n_rows; ++t)
+    for (int64_t b = 0; b < nb; ++b) {
+      const float* xb = x + t * cols + b * 32;
+      int8_t* qb = q + t * cols + b * 32;
+      float amax = 0.0f;
+      for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xb[i]));
+      const float db = amax / 127.0f;
+      const float inv = db > 0.0f ? 1.0f / db : 0.0f;
+      int isum = 0;
+      for (int i = 0; i < 32; ++i) {
+        qb[i] = int8_t(std::lround(xb[i] * inv));
+        isum += qb[i];
+      }
+      d[t * nb + b] = db;
+      sum[t * nb + b] = db * float(isum);
+    }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace whale::simd
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace whale::simd {
+
+HWY_EXPORT(MatvecQ8);
+HWY_EXPORT(MatvecFloat);
+HWY_EXPORT(Dot);
+HWY_EXPORT(Axpy);
+HWY_EXPORT(QuantizeQ8);
+
+void quantize_q8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum) {
+  HWY_DYNAMIC_DISPATCH(QuantizeQ8)(x, n_rows, cols, q, d, sum);
+}
+
+bool has_q8_kernel(TensorType type) {
+  switch (type) {
+    case TensorType::Q8_0:
+    case TensorType::Q4_0:
+    case TensorType::Q5_0:
+    case TensorType::Q4_K:
+    case TensorType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool has_float_kernel(TensorType type) {
+  return type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16;
+}
+
+void matvec_q8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64_t y_stride) {
+  HWY_DYNAMIC_DISPATCH(MatvecQ8)(w, x, n_tok, y, y_stride);
+}
+
+void matvec_float(const RowRange& w, const float* x, int64_t n_tok, float* y, int64_t y_stride) {
+  HWY_DYNAMIC_DISPATCH(MatvecFloat)(w, x, n_tok, y, y_stride);
+}
+
+float dot(const float* a, const float* b, int64_t n) {
+  return HWY_DYNAMIC_DISPATCH(Dot)(a, b, n);
+}
+
+void axpy(float a, const float* x, float* y, int64_t n) {
+  HWY_DYNAMIC_DISPATCH(Axpy)(a, x, y, n);
+}
+
+const char* active_target_name() {
+  // The dispatcher takes the best (lowest-valued) target that is both compiled and supported.
+  const int64_t usable = hwy::SupportedTargets() & HWY_TARGETS;
+  return hwy::TargetName(usable & -usable);
+}
+
+}  // namespace whale::simd
+#endif  // HWY_ONCE

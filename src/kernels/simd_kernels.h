@@ -1,0 +1,64 @@
+// The SIMD inner loops of the kernels layer, compiled once per CPU target by Google Highway and
+// selected at run time (HWY_DYNAMIC_DISPATCH): one binary runs the AVX-512, AVX2, SSE4 or
+// portable (EMU128) version, whichever the CPU supports best. Internal to src/kernels: the rest
+// of whale calls kernels.h.
+//
+// Quantized weights meet activations quantized to 8 bits per block of 32 (the published Q8_0
+// scheme: d = max|x| / 127, q = round(x / d)), so the inner product of a weight block and an
+// activation block is an INTEGER dot product; one float multiply-add per block (or per 16
+// elements for Q6_K's 16-element scales) applies the scales. Types with per-block minimums (Q4_K)
+// use the activation block's sum: sum_i (s q_i - m) x_i = s d_x sum q_i qx_i - m d_x sum qx_i.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "quant/types.h"
+
+namespace whale::simd {
+
+// Activation rows quantized to 8 bits per 32-block. For row t and block b:
+//   x[t][32 b + i] ~= d[t * blocks + b] * q[t * cols + 32 b + i]
+//   sum[t * blocks + b] = d * sum_i q  (for the minimum terms)
+struct Q8Rows {
+  const int8_t* q = nullptr;
+  const float* d = nullptr;
+  const float* sum = nullptr;
+  int64_t cols = 0;  // a multiple of 32
+  int64_t blocks() const { return cols / 32; }
+};
+
+// Quantizes n_rows rows of `cols` (a multiple of 32) floats; q holds n_rows * cols, d and sum
+// n_rows * cols / 32 values.
+void quantize_q8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum);
+
+// True for the weight types with an integer kernel: Q8_0, Q4_0, Q5_0, Q4_K, Q6_K.
+bool has_q8_kernel(TensorType type);
+
+// True for the types multiplied directly with f32 activations: F32, F16, BF16.
+bool has_float_kernel(TensorType type);
+
+// A range of weight rows: rows [row_begin, row_end) of a matrix whose row r starts at
+// data + r * row_stride and holds `cols` elements of `type`.
+struct RowRange {
+  TensorType type = TensorType::F32;
+  const uint8_t* data = nullptr;
+  size_t row_stride = 0;
+  int64_t cols = 0;
+  int64_t row_begin = 0, row_end = 0;
+};
+
+// y[t * y_stride + r] = W[r] . x[t] for r in the range and t < n_tok.
+// matvec_q8: has_q8_kernel(type), x quantized by quantize_q8 with cols == w.cols.
+// matvec_float: has_float_kernel(type), x is n_tok rows of w.cols floats.
+void matvec_q8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64_t y_stride);
+void matvec_float(const RowRange& w, const float* x, int64_t n_tok, float* y, int64_t y_stride);
+
+// f32 helpers (f32 accumulation in SIMD lanes).
+float dot(const float* a, const float* b, int64_t n);
+void axpy(float a, const float* x, float* y, int64_t n);  // y += a * x
+
+// Name of the Highway target the dispatcher picks on this CPU ("AVX3", "AVX2", ...).
+const char* active_target_name();
+
+}  // namespace whale::simd

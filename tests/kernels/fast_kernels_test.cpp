@@ -1,0 +1,192 @@
+// One harness for every fast kernel variant against the scalar reference (STYLE.md 10): every
+// weight type, on every SIMD target this CPU supports (Highway's test hook forces each in turn),
+// on odd sizes (tails, single rows, one block), with and without the thread pool.
+//
+// Tolerances come from the numerics, not from guesses:
+//   - f32 accumulation of n products: |error| <= n * 2^-24 * sum |w_i x_i| (textbook bound for
+//     recursive summation; SIMD lanes only shorten the chains). We use n * 1.2e-7.
+//   - integer kernels quantize x per 32-block to q * d with d = max|x_b| / 127, so each element
+//     moves by at most d / 2. Against the reference on the SAME quantized activations the only
+//     difference left is f32 rounding (checked tightly); against the original activations the
+//     difference is additionally bounded by sum_b (d_b / 2) sum_{i in b} |w_i|.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "hwy/targets.h"
+#include "kernels/kernels.h"
+#include "kernels/simd_kernels.h"
+#include "kernels_test_data.h"
+#include "platform/thread_pool.h"
+
+namespace whale {
+namespace {
+
+std::vector<float> dense(const MatrixView& w) {
+  std::vector<float> d(size_t(w.rows * w.cols));
+  for (int64_t r = 0; r < w.rows; ++r) matrix_row(w, r, d.data() + r * w.cols);
+  return d;
+}
+
+// x rounded exactly as the integer kernels see it.
+std::vector<float> q8_roundtrip(const std::vector<float>& x, int64_t cols) {
+  const int64_t rows = int64_t(x.size()) / cols;
+  std::vector<int8_t> q(x.size());
+  std::vector<float> d(x.size() / 32), s(x.size() / 32), out(x.size());
+  simd::quantize_q8(x.data(), rows, cols, q.data(), d.data(), s.data());
+  for (size_t i = 0; i < x.size(); ++i) out[i] = d[i / 32] * float(q[i]);
+  return out;
+}
+
+// Runs `body` once per SIMD target compiled in and supported here.
+template <typename Body>
+void for_each_target(Body body) {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    body();
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+struct Shape {
+  int64_t rows, blocks, n_tok;  // cols = blocks * block size (f32 family: an odd count)
+};
+
+void check_matmul(TensorType type, const Shape& sh, uint32_t seed) {
+  const int64_t bs = traits(type).block_size;
+  const int64_t cols = bs == 1 ? 32 * sh.blocks + 7 : bs * sh.blocks;
+  SCOPED_TRACE(std::string(traits(type).name) + " rows " + std::to_string(sh.rows) + " cols " +
+               std::to_string(cols) + " tokens " + std::to_string(sh.n_tok));
+  auto bytes = random_weight(type, sh.rows, cols, seed);
+  auto w = make_matrix_view(type, bytes.data(), sh.rows, cols);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  const auto d = dense(w.value());
+  const auto x = random_vec(size_t(sh.n_tok * cols), seed + 1);
+  const bool integer = simd::has_q8_kernel(type);
+  const auto xq = integer ? q8_roundtrip(x, cols) : x;
+
+  std::vector<float> fast(size_t(sh.n_tok * sh.rows)), ref_q(fast.size()), ref(fast.size());
+  matmul(w.value(), x.data(), sh.n_tok, fast.data());
+  matmul_reference(w.value(), xq.data(), sh.n_tok, ref_q.data());
+  matmul_reference(w.value(), x.data(), sh.n_tok, ref.data());
+  for (int64_t t = 0; t < sh.n_tok; ++t)
+    for (int64_t r = 0; r < sh.rows; ++r) {
+      const float* wr = d.data() + r * cols;
+      const float* xt = x.data() + t * cols;
+      double mag = 0, act_bound = 0;
+      for (int64_t c = 0; c < cols; ++c) mag += std::fabs(double(wr[c]) * xt[c]);
+      if (integer)
+        for (int64_t b = 0; b < cols / 32; ++b) {
+          double amax = 0, wsum = 0;
+          for (int64_t i = 32 * b; i < 32 * b + 32; ++i) {
+            amax = std::max(amax, std::fabs(double(xt[i])));
+            wsum += std::fabs(double(wr[i]));
+          }
+          act_bound += amax / 127.0 / 2.0 * wsum;
+        }
+      const size_t i = size_t(t * sh.rows + r);
+      // Q4_K's minimum terms are summed apart from the scaled products (w = s q - m), which
+      // can cancel: count them in the magnitude via max|w| * sum|x|.
+      double wmax = 0, xsum = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        wmax = std::max(wmax, std::fabs(double(wr[c])));
+        xsum += std::fabs(double(xt[c]));
+      }
+      const double round_bound = double(cols) * 1.2e-7 * (mag + wmax * xsum) + 1e-30;
+      EXPECT_NEAR(fast[i], ref_q[i], round_bound) << "t " << t << " r " << r;
+      EXPECT_NEAR(fast[i], ref[i], round_bound + act_bound * 1.001) << "t " << t << " r " << r;
+    }
+}
+
+TEST(FastKernels, MatmulMatchesReferenceForEveryTypeTargetAndShape) {
+  const Shape shapes[] = {{1, 1, 1}, {13, 3, 1}, {9, 2, 5}, {17, 1, 3}};
+  for_each_target([&] {
+    uint32_t seed = 100;
+    for (TensorType type : kTypes)
+      for (const Shape& sh : shapes) check_matmul(type, sh, seed++);
+  });
+}
+
+TEST(FastKernels, ThreadedMatmulEqualsSingleThreadedExactly) {
+  // Rows are split across threads but each row is computed by the same code: bit-identical.
+  ThreadPool pool(3);
+  for (TensorType type : {TensorType::Q4_K, TensorType::Q8_0, TensorType::F16, TensorType::Q5_K}) {
+    SCOPED_TRACE(std::string(traits(type).name));
+    const int64_t rows = 67, cols = 512, n_tok = 2;
+    auto bytes = random_weight(type, rows, cols, 7);
+    auto w = make_matrix_view(type, bytes.data(), rows, cols);
+    ASSERT_TRUE(w.ok());
+    const auto x = random_vec(size_t(n_tok * cols), 8);
+    std::vector<float> one(size_t(n_tok * rows)), many(one.size());
+    matmul(w.value(), x.data(), n_tok, one.data());
+    matmul(w.value(), x.data(), n_tok, many.data(), &pool);
+    EXPECT_EQ(one, many);
+  }
+}
+
+TEST(FastKernels, TransposedDotAxpyMatchReference) {
+  for_each_target([&] {
+    for (TensorType type :
+         {TensorType::F32, TensorType::BF16, TensorType::Q8_0, TensorType::Q4_K}) {
+      SCOPED_TRACE(std::string(traits(type).name));
+      const int64_t bs = traits(type).block_size;
+      const int64_t rows = 11, cols = bs == 1 ? 45 : bs * 2, n_tok = 3;
+      auto bytes = random_weight(type, rows, cols, 21);
+      auto w = make_matrix_view(type, bytes.data(), rows, cols);
+      ASSERT_TRUE(w.ok());
+      const auto d = dense(w.value());
+      const auto x = random_vec(size_t(n_tok * rows), 22);
+      std::vector<float> fast(size_t(n_tok * cols)), ref(fast.size());
+      matmul_transposed(w.value(), x.data(), n_tok, fast.data());
+      matmul_transposed_reference(w.value(), x.data(), n_tok, ref.data());
+      for (int64_t t = 0; t < n_tok; ++t)
+        for (int64_t c = 0; c < cols; ++c) {
+          double mag = 0;
+          for (int64_t r = 0; r < rows; ++r)
+            mag += std::fabs(double(x[size_t(t * rows + r)]) * d[size_t(r * cols + c)]);
+          EXPECT_NEAR(fast[size_t(t * cols + c)], ref[size_t(t * cols + c)],
+                      double(rows) * 1.2e-7 * mag + 1e-30);
+        }
+    }
+    for (int64_t n : {1, 7, 16, 33, 100}) {
+      const auto a = random_vec(size_t(n), 30), b = random_vec(size_t(n), 31);
+      double mag = 0;
+      for (int64_t i = 0; i < n; ++i) mag += std::fabs(double(a[size_t(i)]) * b[size_t(i)]);
+      EXPECT_NEAR(dot_f32(a.data(), b.data(), n), dot(a.data(), b.data(), n),
+                  double(n) * 1.2e-7 * mag);
+      auto y = b;
+      axpy(0.75f, a.data(), y.data(), n);
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_NEAR(y[size_t(i)], b[size_t(i)] + 0.75 * a[size_t(i)],
+                    1.2e-7 * (std::fabs(b[size_t(i)]) + std::fabs(0.75 * a[size_t(i)])) * 2);
+    }
+  });
+}
+
+TEST(FastKernels, ActivationQuantizationIsQ8_0) {
+  // One block: d = max|x| / 127, q = round(x / d), the sum is d * sum q; an all-zero block
+  // gives d = 0 and q = 0 (no division by zero).
+  std::vector<float> x(64, 0.0f);
+  for (int i = 0; i < 32; ++i) x[size_t(i)] = float(i - 10) * 0.5f;  // max |x| = 10.5
+  std::vector<int8_t> q(64);
+  std::vector<float> d(2), s(2);
+  simd::quantize_q8(x.data(), 1, 64, q.data(), d.data(), s.data());
+  EXPECT_FLOAT_EQ(d[0], 10.5f / 127.0f);
+  EXPECT_EQ(q[31], 127);
+  EXPECT_EQ(q[0], -60);  // -5 / (10.5 / 127) = -60.48 -> -60
+  int isum = 0;
+  for (int i = 0; i < 32; ++i) isum += q[size_t(i)];
+  EXPECT_FLOAT_EQ(s[0], d[0] * float(isum));
+  EXPECT_EQ(d[1], 0.0f);
+  for (int i = 32; i < 64; ++i) EXPECT_EQ(q[size_t(i)], 0);
+}
+
+TEST(FastKernels, ReportsATarget) {
+  EXPECT_STRNE(kernel_target_name(), "");
+}
+
+}  // namespace
+}  // namespace whale
