@@ -6,6 +6,7 @@ the answer and "<｜end▁of▁sentence｜>" follow. (The template itself strips
 from assistant turns in the history, so earlier turns appear as answers only, as in R1.)
 """
 
+import json
 import random
 import re
 
@@ -31,9 +32,10 @@ TOPIC_QUESTIONS = [
 PASSAGE_QUESTIONS = ["Recite {ref} through verse {last}.", "Quote {ref} to {last}."]
 
 
-def load_template(path):
+def load_template(path, from_config=False):
+    """A .jinja file, or with from_config the chat_template of a tokenizer_config.json."""
     with open(path, encoding="utf-8") as f:
-        source = f.read()
+        source = json.load(f)["chat_template"] if from_config else f.read()
     env = jinja2.Environment(keep_trailing_newline=True)
     return env.from_string(source)
 

@@ -28,7 +28,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import model as tiny  # noqa: E402
+import tiny_model as tiny  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -68,7 +68,7 @@ def main():
     p.add_argument("--data", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--config", default=os.path.join(HERE, "config.json"))
-    p.add_argument("--steps", type=int, default=1700)
+    p.add_argument("--steps", type=int, default=1200)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--seq", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
