@@ -28,5 +28,6 @@ int cmd_run(const std::vector<std::string>& args);
 int cmd_perplexity(const std::vector<std::string>& args);
 int cmd_keys(const std::vector<std::string>& args);
 int cmd_serve(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
 
 }  // namespace whale::cli
