@@ -135,6 +135,7 @@ class Scheduler {
   SchedulerMetrics metrics() const;
   const SchedulerOptions& options() const { return opts_; }
   int64_t context() const { return opts_.context; }
+  int64_t vocab_size() const { return engine_->vocab_size(); }
 
  private:
   struct Sequence;

@@ -61,8 +61,9 @@ ApiServer::ApiServer(ApiOptions options, std::shared_ptr<Scheduler> scheduler, T
   reasoning_model_ = tok_.token_id("</think>").has_value() ||
                      chat_.chat_template.find("</think>") != std::string::npos;
   for (auto id : {tok_.eos_id(), tok_.eot_id()})
-    if (id) eos_ids_.push_back(*id);
-  for (int32_t id = 0; id < int32_t(tok_.vocab_size()); ++id)
+    if (id && *id < scheduler_->vocab_size()) eos_ids_.push_back(*id);
+  // Ids the model can emit but the tokenizer cannot decode (padding rows of the output matrix).
+  for (int32_t id = 0; id < int32_t(scheduler_->vocab_size()); ++id)
     if (!tok_.is_valid_id(id)) banned_.push_back({id, -std::numeric_limits<float>::infinity()});
   ledger_thread_ = std::thread([this] { ledger_loop(); });
 }
@@ -227,13 +228,13 @@ void ApiServer::completions(HttpRequest&& req, std::shared_ptr<Responder> out, b
   s.eos_ids = eos_ids_;
   s.logit_bias = banned_;
   for (auto& b : r.logit_bias) {
-    if (b.first >= int32_t(tok_.vocab_size()))
+    if (b.first >= int32_t(scheduler_->vocab_size()))
       return send_error(*out, invalid_param("logit_bias: token id " + std::to_string(b.first) +
                                                 " is outside the vocabulary",
                                             "logit_bias"));
     s.logit_bias.push_back(b);
   }
-  if (Status st = validate_sampling_params(s, tok_.vocab_size()); !st)
+  if (Status st = validate_sampling_params(s, size_t(scheduler_->vocab_size())); !st)
     return send_error(*out, invalid_param(st.error().message));
 
   auto state = std::make_shared<RequestState>();

@@ -304,7 +304,12 @@ struct HttpServer::Impl {
   void accept() {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
       if (!acceptor.is_open()) return;
-      if (!ec) std::make_shared<Connection>(std::move(s), opts, handler)->start();
+      if (!ec) {
+        // Streams are many small writes: without TCP_NODELAY, Nagle + delayed ACKs add ~40 ms.
+        beast::error_code ignored;
+        s.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Connection>(std::move(s), opts, handler)->start();
+      }
       accept();  // errors such as too many open files: keep serving the others
     });
   }
