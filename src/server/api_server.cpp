@@ -83,26 +83,27 @@ void ApiServer::ledger_loop() {
   for (;;) {
     ledger_cv_.wait(lock, [&] { return ledger_stop_ || !ledger_queue_.empty(); });
     while (!ledger_queue_.empty()) {
-      auto [row, usage] = ledger_queue_.front();
+      LedgerEntry e = std::move(ledger_queue_.front());
       ledger_queue_.pop_front();
       lock.unlock();
       if (keys_) {
-        Status st = keys_->record_usage(row, usage);
+        Status st = keys_->record_usage(e.key_row, e.usage);
         if (!st) std::fprintf(stderr, "whale serve: %s\n", st.error().message.c_str());
       }
+      if (e.then) e.then();
       lock.lock();
     }
     if (ledger_stop_) return;
   }
 }
 
-void ApiServer::record(int64_t key_row, const GenerationUsage& u) {
-  if (key_row < 0) return;
+void ApiServer::record(int64_t key_row, const GenerationUsage& u, std::function<void()> then) {
   limiter_.add_tokens(key_row, u.prompt_tokens + u.completion_tokens);
   {
     std::lock_guard lock(ledger_mu_);
-    ledger_queue_.push_back(
-        {key_row, KeyUsage{1, u.prompt_tokens, u.completion_tokens, u.cache_hit_tokens}});
+    ledger_queue_.push_back({key_row,
+                             KeyUsage{1, u.prompt_tokens, u.completion_tokens, u.cache_hit_tokens},
+                             std::move(then)});
   }
   ledger_cv_.notify_one();
 }
@@ -247,10 +248,9 @@ void ApiServer::completions(HttpRequest&& req, std::shared_ptr<Responder> out, b
   state->key_row = key ? key->row : -1;
   state->logprobs = chat ? ojson::array() : ojson::object();
 
-  auto sink = [this, state](GenerationUpdate&& u) {
+  auto deliver = [this, state](GenerationUpdate&& u) {
     RequestState& st = *state;
     const ResponseHeader& h = st.header;
-    if (u.done) record(st.key_row, u.usage);
     if (st.stream) {
       std::string events;
       auto choice = [&](ojson body) {
@@ -346,6 +346,15 @@ void ApiServer::completions(HttpRequest&& req, std::shared_ptr<Responder> out, b
     st.out->send(200, kJson, dump_json(resp));
   };
 
+  auto deliver_fn = std::make_shared<std::function<void(GenerationUpdate &&)>>(std::move(deliver));
+  auto sink = [this, state, deliver_fn](GenerationUpdate&& u) {
+    if (!u.done || state->key_row < 0) return (*deliver_fn)(std::move(u));
+    // A keyed request's usage row is committed before its client sees the end of the answer,
+    // so a crash can only lose the row of an answer that never fully arrived.
+    GenerationUsage usage = u.usage;
+    record(state->key_row, usage,
+           [deliver_fn, u = std::move(u)]() mutable { (*deliver_fn)(std::move(u)); });
+  };
   Admission a = scheduler_->submit(std::move(g), std::move(sink));
   if (a.kind == Admission::Kind::kInvalid) {
     ApiError e = bad_format(a.message);

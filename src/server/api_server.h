@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,7 +40,8 @@ class ApiServer {
   void completions(HttpRequest&& req, std::shared_ptr<Responder> out, bool chat);
   void metrics(Responder& out);
   void ledger_loop();
-  void record(int64_t key_row, const GenerationUsage& u);
+  // Adds a finished request to its key's ledger row (on the ledger thread), then runs `then`.
+  void record(int64_t key_row, const GenerationUsage& u, std::function<void()> then);
 
   ApiOptions opts_;
   std::shared_ptr<Scheduler> scheduler_;
@@ -54,7 +56,12 @@ class ApiServer {
   // Usage rows are written by this thread, so neither the engine nor the network waits on disk.
   std::mutex ledger_mu_;
   std::condition_variable ledger_cv_;
-  std::deque<std::pair<int64_t, KeyUsage>> ledger_queue_;
+  struct LedgerEntry {
+    int64_t key_row;
+    KeyUsage usage;
+    std::function<void()> then;
+  };
+  std::deque<LedgerEntry> ledger_queue_;
   bool ledger_stop_ = false;
   std::thread ledger_thread_;
 };

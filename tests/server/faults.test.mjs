@@ -1,0 +1,138 @@
+// Faults against `whale serve` on loopback, all bounded: slow senders are dropped after the read
+// timeout while others are served; hundreds of idle connections cost no threads; garbage is a
+// 400; clients dropping mid-stream free their sequences with memory staying flat; kill -9 under
+// keyed load leaves an intact database whose ledger holds every answer the clients received.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { testModel, tempDir, startServer, whale, cleanup } from './whale_server.mjs';
+
+let dir, model, srv;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const body = (extra = {}) => JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 8, ...extra });
+
+before(async () => {
+  dir = tempDir('whale-faults-');
+  model = testModel(dir);
+  srv = await startServer(model, ['--read-timeout', '2', '--kv-memory', '64']);
+});
+after(async () => {
+  if (srv) assert.equal(await srv.stop(), 0, srv.stderr());
+  cleanup(dir);
+});
+
+function procStatus(pid, field) {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+)`, 'm'));
+  return Number(m[1]);
+}
+
+// Resolves with what the server sent when it closes the connection (or after ms).
+function rawExchange(port, data, ms) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = '';
+    const done = (closed) => { clearTimeout(t); s.destroy(); resolve({ got, closed }); };
+    const t = setTimeout(() => done(false), ms);
+    s.on('data', (d) => { got += d; });
+    s.on('close', () => done(true));
+    s.on('error', () => {});
+    s.write(data);
+  });
+}
+
+test('slow sender is dropped at the read timeout; others are served meanwhile', async () => {
+  const slow = rawExchange(srv.port, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n', 10000);
+  const t0 = performance.now();
+  const r = await fetch(srv.url + '/v1/chat/completions', { method: 'POST', body: body() });
+  assert.equal(r.status, 200);
+  assert.ok(performance.now() - t0 < 2000);
+  const s = await slow;
+  assert.equal(s.closed, true);  // closed by the server, before our 10 s
+});
+
+test('garbage is a 400 in the OpenAI error shape', async () => {
+  const r = await rawExchange(srv.port, 'GARBAGE \x01\x02 NOT HTTP\r\n\r\n', 5000);
+  assert.match(r.got, /^HTTP\/1.1 400/);
+  assert.match(r.got, /"error":\{"message"/);
+  const huge = await rawExchange(srv.port, 'GET /health HTTP/1.1\r\nX: ' + 'a'.repeat(100000) + '\r\n\r\n', 5000);
+  assert.match(huge.got, /^HTTP\/1.1 413/);
+});
+
+test('500 idle keep-alive connections use no extra threads', async () => {
+  const threads = procStatus(srv.proc.pid, 'Threads');
+  const socks = await Promise.all(Array.from({ length: 500 }, () => new Promise((res, rej) => {
+    const s = net.connect(srv.port, '127.0.0.1', () => res(s));
+    s.on('error', rej);
+  })));
+  const r = await fetch(srv.url + '/health');
+  assert.equal(r.status, 200);
+  assert.equal(procStatus(srv.proc.pid, 'Threads'), threads);
+  for (const s of socks) s.destroy();
+});
+
+test('dropped streams free their sequences; memory stays flat across bursts', async () => {
+  const burst = async () => {
+    await Promise.all(Array.from({ length: 24 }, async () => {
+      const ac = new AbortController();
+      const r = await fetch(srv.url + '/v1/chat/completions', {
+        method: 'POST', signal: ac.signal,
+        body: body({ stream: true, max_tokens: 100000, temperature: 1 }) });
+      const reader = r.body.getReader();
+      await reader.read();
+      await reader.read();
+      ac.abort();
+    }));
+    for (let i = 0; i < 200; i++) {  // bounded: 20 s
+      const m = await (await fetch(srv.url + '/metrics')).text();
+      if (/whale_running_sequences 0\b/.test(m) && /whale_kv_slots_busy 0\b/.test(m)) return;
+      await sleep(100);
+    }
+    assert.fail('sequences were not freed');
+  };
+  await burst();
+  await burst();
+  const rss1 = procStatus(srv.proc.pid, 'VmRSS');
+  await burst();
+  await burst();
+  const rss2 = procStatus(srv.proc.pid, 'VmRSS');
+  assert.ok(rss2 - rss1 < 16 * 1024, `RSS grew from ${rss1} kB to ${rss2} kB`);
+});
+
+test('kill -9 under keyed load: database intact, every received answer is in the ledger', async () => {
+  const db = join(dir, 'ledger.db');
+  const key = whale(['keys', 'create', '--db', db, '--name', 'load']).trim();
+  const s = await startServer(model, ['--auth', '--db', db]);
+  let completed = 0, started = 0, stop = false;
+  const headers = { authorization: 'Bearer ' + key, 'content-type': 'application/json' };
+  const clients = Array.from({ length: 8 }, async () => {
+    while (!stop) {
+      started++;
+      try {
+        const r = await fetch(s.url + '/v1/chat/completions', { method: 'POST', headers, body: body({ max_tokens: 4 }) });
+        const j = await r.json();
+        if (r.status === 200 && j.choices) completed++;
+      } catch { /* the kill */ }
+    }
+  });
+  for (let i = 0; i < 100 && completed < 20; i++) await sleep(50);
+  s.proc.kill('SIGKILL');
+  stop = true;
+  await Promise.all(clients);
+  await s.stop();
+  assert.ok(completed >= 20, `only ${completed} answers before the kill`);
+  const check = execFileSync('/usr/bin/python3', ['-c',
+    'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("pragma integrity_check").fetchone()[0]);' +
+    'print(c.execute("select requests from key_usage").fetchone()[0])', db], { encoding: 'utf8' }).trim().split('\n');
+  assert.equal(check[0], 'ok');
+  const rows = Number(check[1]);
+  assert.ok(rows >= completed && rows <= started, `ledger ${rows}, received ${completed}, sent ${started}`);
+  // The key still works after the crash.
+  const s2 = await startServer(model, ['--auth', '--db', db]);
+  try {
+    const r = await fetch(s2.url + '/v1/chat/completions', { method: 'POST', headers, body: body({ max_tokens: 1 }) });
+    assert.equal(r.status, 200);
+  } finally { assert.equal(await s2.stop(), 0); }
+});
