@@ -1,4 +1,5 @@
 // whale bench --model M [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]
+// whale bench --membw [--model M] [-t THREADS] [--json]
 //
 // Measures the two phases of generation the way llama-bench does, so numbers compare:
 //   pp: one p-token prompt evaluated as one batch from an empty cache (logits of its last token)
@@ -23,9 +24,11 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/membw.h"
 #include "cli/numeric_args.h"
 #include "formats/gguf.h"
 #include "kernels/kernels.h"
+#include "platform/thread_pool.h"
 #include "runtime/engine.h"
 
 namespace whale::cli {
@@ -43,15 +46,17 @@ bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-WeightTraffic weight_traffic(const std::string& path, const ModelConfig& c) {
+WeightTraffic weight_traffic(const std::string& path) {
   WeightTraffic w;
   auto f = GgufFile::open(path);
   if (!f) return w;  // an HF directory: no byte accounting
   w.known = true;
   w.file_bytes = double(f->file_size());
   const bool has_output = f->find_tensor("output.weight") != nullptr;
-  const double active_experts =
-      c.n_routed_experts > 0 ? double(c.num_experts_per_tok) / double(c.n_routed_experts) : 1.0;
+  const std::string arch = f->get_string("general.architecture").value_or("");
+  const int64_t n_experts = f->get_int(arch + ".expert_count").value_or(0);
+  const int64_t n_used = f->get_int(arch + ".expert_used_count").value_or(0);
+  const double active_experts = n_experts > 0 ? double(n_used) / double(n_experts) : 1.0;
   for (const GgufTensorInfo& t : f->tensors()) {
     w.bytes_by_type[std::string(traits(t.type).name)] += double(t.n_bytes);
     if (t.shape.size() < 2) continue;  // norms and biases: negligible, and not matmuls
@@ -92,14 +97,47 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// --membw: this machine's read bandwidth with 1 and T threads, and the decode roofline of the
+// model (weight bytes per token / bandwidth) when --model is given.
+int membw(const Args& a, int64_t threads) {
+  const int t = threads > 0 ? int(threads) : ThreadPool::default_thread_count();
+  nlohmann::json j;
+  j["buffer_bytes"] = kMembwBufferBytes;
+  std::vector<int> counts = {1};
+  if (t > 1) counts.push_back(t);
+  WeightTraffic wt;
+  if (auto m = a.get("--model")) {
+    wt = weight_traffic(*m);
+    if (!wt.known) return fail(make_error("bench --membw: %s is not a GGUF file", m->c_str()));
+    j["model"] = *m;
+    j["weight_bytes_per_token"] = wt.bytes_per_token;
+  }
+  for (int n : counts) {
+    auto bw = measure_read_bandwidth(n, kMembwBufferBytes);
+    if (!bw) return fail(bw.error());
+    const std::string key = std::to_string(n);
+    j["read_gb_s"][key] = bw.value() / 1e9;
+    if (wt.known) j["roofline_tg_tok_s"][key] = bw.value() / wt.bytes_per_token;
+    if (!a.has("--json")) {
+      std::printf("read bandwidth, %d thread%s: %6.1f GB/s", n, n > 1 ? "s" : " ",
+                  bw.value() / 1e9);
+      if (wt.known)
+        std::printf("   decode roofline %.1f tok/s (%.0f MB of weights per token)",
+                    bw.value() / wt.bytes_per_token, wt.bytes_per_token / 1e6);
+      std::printf("\n");
+    }
+  }
+  if (a.has("--json")) std::printf("%s\n", j.dump(2).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  auto args = parse_args(argv, {"--model", "-p", "-n", "-t", "-r"}, {"--json"});
+  auto args = parse_args(argv, {"--model", "-p", "-n", "-t", "-r"}, {"--json", "--membw"});
   if (!args.ok()) return fail(args.error());
   const Args& a = args.value();
   auto model = a.get("--model");
-  if (!model) return fail(make_error("bench: --model M is required"));
   if (!a.positionals.empty())
     return fail(make_error("bench: unexpected argument %s", a.positionals[0].c_str()));
   int64_t p = 512, n = 128, threads = 0, reps = 3;
@@ -116,6 +154,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
       *o.value = x.value();
     }
   }
+  if (a.has("--membw")) return membw(a, threads);
+  if (!model) return fail(make_error("bench: --model M is required"));
 
   auto engine_r = Engine::load(*model, int(threads));
   if (!engine_r) return fail(engine_r.error());
@@ -159,7 +199,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
     if (n > 0) tg_rates.push_back(double(n) / tg_s);
   }
 
-  const WeightTraffic wt = weight_traffic(*model, c);
+  const WeightTraffic wt = weight_traffic(*model);
   const Stats pp = stats(pp_rates);
   const Stats tg = n > 0 ? stats(tg_rates) : Stats{};
   nlohmann::json j;

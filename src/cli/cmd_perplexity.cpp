@@ -1,4 +1,4 @@
-// whale perplexity --model M --file F [--ctx N] [--batch N]
+// whale perplexity --model M --file F [--ctx N] [--batch N] [--threads N]
 //
 // Perplexity of the model on a text file, computed the way llama.cpp's llama-perplexity does,
 // so the numbers can be compared with the ones published for llama.cpp quantizations:
@@ -42,7 +42,7 @@ int run(const Args& a) {
   if (!model || !file) return fail(make_error("perplexity: --model M and --file F are required"));
   if (!a.positionals.empty())
     return fail(make_error("perplexity: unexpected argument '%s'", a.positionals[0].c_str()));
-  int64_t ctx = 512, batch_size = 512;
+  int64_t ctx = 512, batch_size = 512, threads = 0;
   if (auto v = a.get("--ctx")) {
     auto r = parse_int("--ctx", *v, 4, INT32_MAX);
     if (!r) return fail(r.error());
@@ -52,6 +52,12 @@ int run(const Args& a) {
     auto r = parse_int("--batch", *v, 1, INT32_MAX);
     if (!r) return fail(r.error());
     batch_size = r.value();
+  }
+
+  if (auto v = a.get("--threads")) {
+    auto r = parse_int("--threads", *v, 1, 4096);
+    if (!r) return fail(r.error());
+    threads = r.value();
   }
 
   auto text = read_text_file(*file);
@@ -69,7 +75,7 @@ int run(const Args& a) {
     return fail(make_error("%s is %zu tokens; perplexity needs at least one window of --ctx %lld",
                            file->c_str(), tokens.size(), (long long)ctx));
 
-  auto engine = Engine::load(*model);
+  auto engine = Engine::load(*model, int(threads));
   if (!engine) return fail(engine.error());
   const Engine& e = *engine.value();
   for (int32_t t : tokens)
@@ -125,7 +131,7 @@ int run(const Args& a) {
 }  // namespace
 
 int cmd_perplexity(const std::vector<std::string>& argv) {
-  auto args = parse_args(argv, {"--model", "--file", "--ctx", "--batch"}, {});
+  auto args = parse_args(argv, {"--model", "--file", "--ctx", "--batch", "--threads"}, {});
   if (!args.ok()) return fail(args.error());
   try {
     return run(*args);

@@ -1,5 +1,6 @@
 // whale run --model M [-p TEXT] [--raw] [--temp T] [--top-k K] [--top-p P] [--min-p P]
-//           [--repeat-penalty R] [--seed S] [--max-tokens N] [--ctx N] [--stop S] [--verbose]
+//           [--repeat-penalty R] [--seed S] [--max-tokens N] [--ctx N] [--stop S] [--threads N]
+//           [--verbose]
 //
 // With -p: one answer to TEXT, streamed to stdout. Without -p: a chat on stdin, one user turn
 // per line, history kept (every turn re-renders the whole conversation through the chat
@@ -48,6 +49,7 @@ struct RunOptions {
   bool verbose = false;
   int64_t context = 4096;   // capped by the model's max_position_embeddings
   int64_t max_tokens = -1;  // -1: until end of sequence or a full context
+  int64_t threads = 0;      // 0: one per CPU
   std::vector<std::string> stops;
   SamplingParams sampling;
 };
@@ -103,6 +105,7 @@ Result<RunOptions> parse_run_options(const Args& a) {
   }
   WHALE_TRY(get_int("--max-tokens", 0, INT64_MAX, o.max_tokens));
   WHALE_TRY(get_int("--ctx", 2, INT32_MAX, o.context));
+  WHALE_TRY(get_int("--threads", 1, 4096, o.threads));
   if (auto v = a.get("--stop")) {
     if (v->empty()) return make_error("--stop: the stop string is empty");
     o.stops.push_back(*v);
@@ -292,9 +295,9 @@ struct Chat {
   }
 };
 
-void print_stats(const Stats& s, uint64_t seed) {
+void print_stats(const Stats& s, uint64_t seed, int threads) {
   auto rate = [](int64_t n, double sec) { return sec > 0 ? double(n) / sec : 0.0; };
-  std::fprintf(stderr, "seed: %llu\n", (unsigned long long)seed);
+  std::fprintf(stderr, "seed: %llu, threads: %d\n", (unsigned long long)seed, threads);
   std::fprintf(stderr, "prompt: %lld tokens in %.3f s (%.2f tok/s)\n", (long long)s.prompt_tokens,
                s.prompt_seconds, rate(s.prompt_tokens, s.prompt_seconds));
   std::fprintf(stderr, "generation: %lld tokens in %.3f s (%.2f tok/s)\n",
@@ -318,7 +321,7 @@ int run(const Args& args) {
       return fail(make_error("%s has no chat template (use --raw for plain completion)",
                              opts.model.c_str()));
   }
-  auto engine = Engine::load(opts.model);
+  auto engine = Engine::load(opts.model, int(opts.threads));
   if (!engine) return fail(engine.error());
   const Engine& e = *engine.value();
 
@@ -371,17 +374,18 @@ int run(const Args& args) {
       }
     }
   }
-  if (opts.verbose) print_stats(runner.stats(), opts.sampling.seed);
+  if (opts.verbose) print_stats(runner.stats(), opts.sampling.seed, e.threads());
   return 0;
 }
 
 }  // namespace
 
 int cmd_run(const std::vector<std::string>& argv) {
-  auto args = parse_args(argv,
-                         {"--model", "-p", "--prompt", "--temp", "--top-k", "--top-p", "--min-p",
-                          "--repeat-penalty", "--seed", "--max-tokens", "--ctx", "--stop"},
-                         {"--raw", "--verbose"});
+  auto args =
+      parse_args(argv,
+                 {"--model", "-p", "--prompt", "--temp", "--top-k", "--top-p", "--min-p",
+                  "--repeat-penalty", "--seed", "--max-tokens", "--ctx", "--stop", "--threads"},
+                 {"--raw", "--verbose"});
   if (!args.ok()) return fail(args.error());
   try {
     return run(*args);

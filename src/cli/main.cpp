@@ -25,10 +25,12 @@ const std::vector<Command>& all_commands() {
        "whale logits --model M --tokens 1,2,3 --out F.f32 [--decode] [--mla absorbed|expanded]"},
       {"run", cmd_run,
        "whale run --model M [-p TEXT] [--raw] [--temp T] [--top-k K] [--top-p P] [--min-p P] "
-       "[--repeat-penalty R] [--seed S] [--max-tokens N] [--ctx N] [--stop S] [--verbose]   "
+       "[--repeat-penalty R] [--seed S] [--max-tokens N] [--ctx N] [--stop S] [--threads N] "
+       "[--verbose]   "
        "chat (stdin without -p) or completion"},
       {"perplexity", cmd_perplexity,
-       "whale perplexity --model M --file F [--ctx N] [--batch N]   llama.cpp-style perplexity"},
+       "whale perplexity --model M --file F [--ctx N] [--batch N] [--threads N]   llama.cpp-style "
+       "perplexity"},
       {"serve", cmd_serve,
        "whale serve [--model M] [--host H] [--port P] [--ctx N] [--kv-memory MIB] [--max-batch N] "
        "[--max-queue N] [--max-wait S] [--auth] [--db PATH]   OpenAI/DeepSeek-compatible API"},

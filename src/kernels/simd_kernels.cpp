@@ -14,6 +14,7 @@
 #include "hwy/highway.h"
 // clang-format on
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -244,7 +245,31 @@ void matvec_q8_format(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* 
   }
 }
 
+#undef WHALE_X86_INT8  // this file is compiled once per target
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+#define WHALE_X86_INT8 1
+#include "kernels/simd_x86-inl.h"
+#else
+#define WHALE_X86_INT8 0
+#endif
+
 void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64_t y_stride) {
+#if WHALE_X86_INT8
+  switch (w.type) {
+    case TensorType::Q8_0:
+      return x86::matvec<x86::Q8_0>(w, x, n_tok, y, y_stride);
+    case TensorType::Q4_0:
+      return x86::matvec<x86::Q4_0>(w, x, n_tok, y, y_stride);
+    case TensorType::Q5_0:
+      return x86::matvec<x86::Q5_0>(w, x, n_tok, y, y_stride);
+    case TensorType::Q4_K:
+      return x86::matvec<x86::Q4_K>(w, x, n_tok, y, y_stride);
+    case TensorType::Q6_K:
+      return x86::matvec<x86::Q6_K>(w, x, n_tok, y, y_stride);
+    default:
+      return;
+  }
+#endif
   switch (w.type) {
     case TensorType::Q8_0:
       return matvec_q8_format<Q8_0Format>(w, x, n_tok, y, y_stride);

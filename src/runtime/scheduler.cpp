@@ -138,6 +138,11 @@ SchedulerMetrics Scheduler::metrics() const {
   return m;
 }
 
+double Scheduler::retry_after_seconds() const {
+  std::lock_guard lock(mu_);
+  return std::max(1.0, std::ceil(mean_service_seconds_));
+}
+
 void Scheduler::loop() {
   for (;;) {
     {

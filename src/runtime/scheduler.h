@@ -133,6 +133,9 @@ class Scheduler {
   Admission submit(GenerationRequest request, UpdateSink sink);
 
   SchedulerMetrics metrics() const;
+  // Seconds until a running sequence is expected to end (the measured mean service time), at
+  // least 1: what a refused client is told to wait (Retry-After).
+  double retry_after_seconds() const;
   const SchedulerOptions& options() const { return opts_; }
   int64_t context() const { return opts_.context; }
   int64_t vocab_size() const { return engine_->vocab_size(); }

@@ -248,7 +248,8 @@ void ApiServer::completions(HttpRequest&& req, std::shared_ptr<Responder> out, b
   state->key_row = key ? key->row : -1;
   state->logprobs = chat ? ojson::array() : ojson::object();
 
-  auto deliver = [this, state](GenerationUpdate&& u) {
+  Scheduler* sched = scheduler_.get();  // alive while any sink can run (it calls them)
+  auto deliver = [this, state, sched](GenerationUpdate&& u) {
     RequestState& st = *state;
     const ResponseHeader& h = st.header;
     if (st.stream) {
@@ -321,8 +322,11 @@ void ApiServer::completions(HttpRequest&& req, std::shared_ptr<Responder> out, b
     if (!u.done) return;
     if (u.finish == FinishReason::kCancelled)
       return send_error(*st.out, {503, "the server is shutting down", "", ""});
-    if (u.finish == FinishReason::kQueueTimeout)
-      return send_error(*st.out, {429, u.error, "", "server_overloaded"});
+    if (u.finish == FinishReason::kQueueTimeout) {
+      ApiError e{429, u.error, "", "server_overloaded"};
+      e.retry_after_seconds = sched->retry_after_seconds();
+      return send_error(*st.out, e);
+    }
     if (u.finish == FinishReason::kError) return send_error(*st.out, {500, u.error, "", ""});
     ojson choice = {{"index", 0}};
     if (h.chat) {

@@ -136,3 +136,25 @@ test('kill -9 under keyed load: database intact, every received answer is in the
     assert.equal(r.status, 200);
   } finally { assert.equal(await s2.stop(), 0); }
 });
+
+test('queued requests: SSE keep-alive comments, then 429 once --max-wait passes', async () => {
+  const s = await startServer(model, ['--max-batch', '1', '--max-wait', '1', '--keepalive', '1']);
+  try {
+    const ac = new AbortController();
+    const busy = await fetch(s.url + '/v1/chat/completions', {
+      method: 'POST', signal: ac.signal, body: body({ stream: true, max_tokens: 100000, temperature: 1 }) });
+    await busy.body.getReader().read();
+    // Streaming and queued: headers at once, keep-alive comments, then an error event.
+    const queued = await fetch(s.url + '/v1/chat/completions', { method: 'POST', body: body({ stream: true }) });
+    assert.equal(queued.status, 200);
+    const text = await queued.text();
+    assert.match(text, /^: keep-alive\n\n/);
+    assert.match(text, /data: \{"error":\{.*"type":"rate_limit_error"/);
+    assert.match(text, /data: \[DONE\]\n\n$/);
+    // Not streaming: a 429 with Retry-After.
+    const plain = await fetch(s.url + '/v1/chat/completions', { method: 'POST', body: body() });
+    assert.equal(plain.status, 429);
+    assert.ok(Number(plain.headers.get('retry-after')) >= 1);
+    ac.abort();
+  } finally { assert.equal(await s.stop(), 0); }
+});

@@ -1,0 +1,18 @@
+// Memory read bandwidth of this machine, the budget of decoding (STYLE.md 7): every decode step
+// streams the active weights from memory once, so tok/s <= bandwidth / bytes per token.
+#pragma once
+
+#include <cstddef>
+
+#include "platform/result.h"
+
+namespace whale::cli {
+
+// Far beyond any last-level cache, small enough to fit beside a loaded model.
+constexpr size_t kMembwBufferBytes = size_t(512) << 20;
+
+// Bytes per second that `threads` threads read from a buffer of `bytes` (each thread sums its
+// own contiguous share; best of several passes). An Error when the buffer cannot be allocated.
+Result<double> measure_read_bandwidth(int threads, size_t bytes);
+
+}  // namespace whale::cli

@@ -1,0 +1,203 @@
+// x86 (AVX2 and AVX-512 targets) integer kernels: whole 32-element blocks in one 256-bit
+// register, multiplied with vpmaddubsw (u8 x s8 -> pairs of s16) + vpmaddwd (-> s32), the
+// instruction pair of the published Q8_0 dot products. Signed weights use the sign trick:
+// w . y = |w| . (y * sign(w)), so the unsigned operand is |w| <= 128 and a pair sum stays below
+// 2 * 128 * 127 = 32512 (no saturation; activations are in [-127, 127]).
+//
+// Prefill: up to kTokens tokens share every unpacked weight block (register blocking), so the
+// unpacking cost is paid once per kTokens tokens.
+//
+// Included by simd_kernels.cpp inside namespace whale::simd::HWY_NAMESPACE, once per x86 target
+// with AVX2 (no include guard on purpose; the including file guards by target).
+
+namespace x86 {
+
+constexpr int kTokens = 4;
+
+HWY_INLINE __m256i low_nibbles(__m256i v) {
+  return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+HWY_INLINE __m256i high_nibbles(__m256i v) {
+  return _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi8(0x0F));
+}
+HWY_INLINE __m256i load256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+
+// 8 int32 lanes; lane j sums the products of elements 4j .. 4j+3 (lanes 0-3: elements 0-15).
+HWY_INLINE __m256i dot_unsigned(__m256i w_u8, __m256i y) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(w_u8, y), _mm256_set1_epi16(1));
+}
+// w_abs = |w| (computed once per block for every token), w carries the signs.
+HWY_INLINE __m256i dot_signed(__m256i w_abs, __m256i w, __m256i y) {
+  return dot_unsigned(w_abs, _mm256_sign_epi8(y, w));
+}
+
+HWY_INLINE float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Formats: prepare(block) decodes the scales; load(s) gives sub-block s's 32 weights as bytes
+// (signed when kSigned); scale16 formats give per-16 scales as scale[2 s], scale[2 s + 1].
+struct Q8_0 {
+  static constexpr int kElems = 32, kBytes = 34;
+  static constexpr bool kSigned = true, kScale16 = false, kHasMin = false;
+  const uint8_t* blk;
+  float scale[1], min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    blk = b;
+    scale[0] = f16_at(b);
+  }
+  HWY_INLINE __m256i load(int) const { return load256(blk + 2); }
+};
+
+struct Q4_0 {
+  static constexpr int kElems = 32, kBytes = 18;
+  static constexpr bool kSigned = true, kScale16 = false, kHasMin = false;
+  const uint8_t* blk;
+  float scale[1], min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    blk = b;
+    scale[0] = f16_at(b);
+  }
+  HWY_INLINE __m256i load(int) const {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+    const __m128i m = _mm_set1_epi8(0x0F);
+    const __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
+    return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+  }
+};
+
+struct Q5_0 {
+  static constexpr int kElems = 32, kBytes = 22;
+  static constexpr bool kSigned = true, kScale16 = false, kHasMin = false;
+  HWY_ALIGN int8_t q[32];
+  float scale[1], min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    scale[0] = f16_at(b);
+    uint32_t qh;
+    std::memcpy(&qh, b + 2, 4);
+    for (int j = 0; j < 16; ++j) {
+      q[j] = int8_t(((b[6 + j] & 0x0F) | (((qh >> j) & 1) << 4)) - 16);
+      q[j + 16] = int8_t(((b[6 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16);
+    }
+  }
+  HWY_INLINE __m256i load(int) const { return load256(q); }
+};
+
+struct Q4_K {
+  static constexpr int kElems = 256, kBytes = 144;
+  static constexpr bool kSigned = false, kScale16 = false, kHasMin = true;
+  const uint8_t* qs;
+  float scale[8], min[8];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    const float d = f16_at(b), dmin = f16_at(b + 2);
+    const uint8_t* sc = b + 4;
+    for (int j = 0; j < 4; ++j) {
+      scale[j] = d * float(sc[j] & 63);
+      min[j] = dmin * float(sc[j + 4] & 63);
+      scale[j + 4] = d * float((sc[j + 8] & 0x0F) | ((sc[j] >> 6) << 4));
+      min[j + 4] = dmin * float((sc[j + 8] >> 4) | ((sc[j + 4] >> 6) << 4));
+    }
+    qs = b + 16;
+  }
+  HWY_INLINE __m256i load(int s) const {
+    const __m256i v = load256(qs + 32 * (s / 2));
+    return (s & 1) ? high_nibbles(v) : low_nibbles(v);
+  }
+};
+
+struct Q6_K {
+  static constexpr int kElems = 256, kBytes = 210;
+  static constexpr bool kSigned = true, kScale16 = true, kHasMin = false;
+  const uint8_t* blk;
+  float scale[16], min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    blk = b;
+    const float d = f16_at(b + 208);
+    for (int i = 0; i < 16; ++i) scale[i] = d * float(int8_t(b[192 + i]));
+  }
+  HWY_INLINE __m256i load(int s) const {
+    const int n = s / 4, k = s % 4;
+    const __m256i ql = load256(blk + 64 * n + 32 * (k & 1));
+    const __m256i lo = k >= 2 ? high_nibbles(ql) : low_nibbles(ql);
+    const __m256i qh = load256(blk + 128 + 32 * n);
+    const __m256i hi = _mm256_slli_epi16(
+        _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), _mm256_set1_epi8(3)), 4);
+    return _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(32));
+  }
+};
+
+// out[t] = row . x[t] for NT tokens.
+template <class F, int NT>
+HWY_INLINE void dot_tokens(F& f, const uint8_t* row, int64_t n_super, const Q8Rows& x, int64_t t0,
+                           float* out) {
+  constexpr int kSubs = F::kElems / 32;
+  const int64_t nb = x.blocks();
+  __m256 acc[NT];
+  float min_acc[NT];
+  for (int t = 0; t < NT; ++t) {
+    acc[t] = _mm256_setzero_ps();
+    min_acc[t] = 0.0f;
+  }
+  for (int64_t sb = 0; sb < n_super; ++sb) {
+    f.prepare(row + sb * F::kBytes);
+    for (int s = 0; s < kSubs; ++s) {
+      const int64_t b = sb * kSubs + s;
+      const __m256i w = f.load(s);
+      const __m256i w_abs = F::kSigned ? _mm256_sign_epi8(w, w) : w;
+      for (int t = 0; t < NT; ++t) {
+        const int64_t tb = (t0 + t) * nb + b;
+        const __m256i y = load256(x.q + tb * 32);
+        const __m256i isum = F::kSigned ? dot_signed(w_abs, w, y) : dot_unsigned(w, y);
+        const float xd = x.d[tb];
+        __m256 sv;
+        if constexpr (F::kScale16)
+          sv = _mm256_set_m128(_mm_set1_ps(xd * f.scale[2 * s + 1]),
+                               _mm_set1_ps(xd * f.scale[2 * s]));
+        else
+          sv = _mm256_set1_ps(xd * f.scale[s]);
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), sv, acc[t]);
+        if constexpr (F::kHasMin) min_acc[t] += x.sum[tb] * f.min[s];
+      }
+    }
+  }
+  for (int t = 0; t < NT; ++t) out[t] = hsum(acc[t]) - min_acc[t];
+}
+
+template <class F>
+void matvec(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64_t y_stride) {
+  F f;
+  const int64_t n_super = w.cols / F::kElems;
+  constexpr int64_t kRowGroup = 8;
+  float out[kTokens];
+  for (int64_t r0 = w.row_begin; r0 < w.row_end; r0 += kRowGroup) {
+    const int64_t r1 = std::min(w.row_end, r0 + kRowGroup);
+    for (int64_t t0 = 0; t0 < n_tok; t0 += kTokens) {
+      const int64_t nt = std::min<int64_t>(kTokens, n_tok - t0);
+      for (int64_t r = r0; r < r1; ++r) {
+        const uint8_t* row = w.data + size_t(r) * w.row_stride;
+        switch (nt) {
+          case 4:
+            dot_tokens<F, 4>(f, row, n_super, x, t0, out);
+            break;
+          case 3:
+            dot_tokens<F, 3>(f, row, n_super, x, t0, out);
+            break;
+          case 2:
+            dot_tokens<F, 2>(f, row, n_super, x, t0, out);
+            break;
+          default:
+            dot_tokens<F, 1>(f, row, n_super, x, t0, out);
+            break;
+        }
+        for (int64_t t = 0; t < nt; ++t) y[(t0 + t) * y_stride + r] = out[t];
+      }
+    }
+  }
+}
+
+}  // namespace x86
