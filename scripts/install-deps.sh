@@ -13,8 +13,12 @@ APT_PACKAGES=(
   clang-14 libclang-rt-14-dev clang-format
   libsqlite3-dev libboost-dev libboost-system-dev
   python3 python3-numpy python3-torch python3-jinja2
-  nodejs npm
 )
+# Node.js + npm: any install will do (some machines carry NodeSource's nodejs, which bundles npm
+# and conflicts with Debian's npm package); Debian's packages only when neither is present.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  APT_PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
