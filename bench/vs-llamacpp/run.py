@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""whale vs llama.cpp on random-weight models with the exact shapes of released models.
+
+  run.py --whale BUILD/whale --work DIR [-t 2] [-p 512] [-n 128] [-r 3] [--layers N]
+         [--only NAME[,NAME...]] [--long]
+
+Models (made by make_model.py into DIR on first use, ~1-9 GB each):
+  qwen1.5b-q8_0 qwen1.5b-q4_0 qwen1.5b-q4_k_m   DeepSeek-R1-Distill-Qwen-1.5B shapes
+  v2lite-q4_0 v2lite-q4_k_m                     DeepSeek-V2-Lite shapes
+For each: `whale bench --json` and llama.cpp (llamacpp_bench.py) with the same -p/-n/-t/-r,
+whale's peak RSS (from wait4) against file size + KV cache, and the ratios whale / llama.cpp of
+the median tok/s. --long adds tg after a 4096-token prompt on the V2-Lite shapes (-p 4096).
+
+Acceptance targets (issue 5, 2 threads): tg >= 1.2x, pp >= 1.5x llama.cpp; V2-Lite tg after
+4096 prompt tokens >= 2x; peak RSS <= file + KV + 10%. Numbers are only meaningful on a quiet
+machine: the load average is printed with the results.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = "/usr/bin/python3"
+MODELS = {
+    "qwen1.5b-q8_0": ("r1-distill-qwen-1.5b", "q8_0"),
+    "qwen1.5b-q4_0": ("r1-distill-qwen-1.5b", "q4_0"),
+    "qwen1.5b-q4_k_m": ("r1-distill-qwen-1.5b", "q4_k_m"),
+    "v2lite-q4_0": ("deepseek-v2-lite", "q4_0"),
+    "v2lite-q4_k_m": ("deepseek-v2-lite", "q4_k_m"),
+}
+
+
+def run_measured(cmd):
+    """stdout of a command (its stderr is shown when it fails)."""
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"FAILED: {' '.join(cmd)}\n{p.stderr}")
+    return p.stdout
+
+
+def run_with_rss(cmd):
+    """(stdout, peak RSS in bytes) of a command: wait4 gives this child's own rusage."""
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 2)
+        out = os.open(cmd_out_path(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(out, 1)
+        os.execv(cmd[0], cmd)
+    _, status, usage = os.wait4(pid, 0)
+    if status != 0:
+        raise SystemExit(f"FAILED ({status}): {' '.join(cmd)}")
+    with open(cmd_out_path()) as f:
+        return f.read(), usage.ru_maxrss * 1024
+
+
+def cmd_out_path():
+    return os.path.join(ARGS.work, ".last_stdout")
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--whale", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("-t", type=int, default=2)
+    ap.add_argument("-p", type=int, default=512)
+    ap.add_argument("-n", type=int, default=128)
+    ap.add_argument("-r", type=int, default=3)
+    ap.add_argument("--layers", type=int)
+    ap.add_argument("--only")
+    ap.add_argument("--long", action="store_true")
+    ARGS = a = ap.parse_args()
+    a.whale = os.path.abspath(a.whale)
+    os.makedirs(a.work, exist_ok=True)
+    names = a.only.split(",") if a.only else list(MODELS)
+    rows = []
+    for name in names:
+        shape, qtype = MODELS[name]
+        suffix = f"-l{a.layers}" if a.layers else ""
+        path = os.path.join(a.work, f"{name}{suffix}.gguf")
+        if not os.path.exists(path):
+            cmd = [PY, os.path.join(HERE, "make_model.py"), shape, qtype, path, "--whale", a.whale]
+            if a.layers:
+                cmd += ["--layers", str(a.layers)]
+            subprocess.run(cmd, check=True)
+        runs = [(a.p, a.n)]
+        if a.long and shape == "deepseek-v2-lite":
+            runs.append((4096, min(a.n, 32)))
+        for p, n in runs:
+            common = ["-p", str(p), "-n", str(n), "-t", str(a.t), "-r", str(a.r)]
+            out, rss = run_with_rss([a.whale, "bench", "--model", path, "--json"] + common)
+            w = json.loads(out)
+            l = json.loads(run_measured([PY, os.path.join(HERE, "llamacpp_bench.py"), path] + common))
+            budget = (os.path.getsize(path) + w["kv_cache_bytes"]) * 1.10
+            rows.append({"model": name + suffix, "p": p, "n": n,
+                         "whale_pp": w["pp_tok_s"]["median"], "llama_pp": l["pp_tok_s"]["median"],
+                         "whale_tg": w["tg_tok_s"]["median"],
+                         "llama_tg": l["tg_tok_s"]["median"] if l["tg_tok_s"] else 0.0,
+                         "whale_tg_gb_s": w.get("tg_gb_s", {}).get("median", 0.0),
+                         "whale_pp_gflop_s": w.get("pp_gflop_s", {}).get("median", 0.0),
+                         "rss_mb": rss / 1e6, "rss_budget_mb": budget / 1e6})
+            r = rows[-1]
+            print(f"{r['model']:<22} p{p:<5} n{n:<4} pp whale {r['whale_pp']:8.2f} llama "
+                  f"{r['llama_pp']:8.2f} x{ratio(r['whale_pp'], r['llama_pp']):5.2f}   tg whale "
+                  f"{r['whale_tg']:7.2f} llama {r['llama_tg']:7.2f} "
+                  f"x{ratio(r['whale_tg'], r['llama_tg']):5.2f}   {r['whale_tg_gb_s']:5.1f} GB/s  "
+                  f"RSS {r['rss_mb']:.0f}/{r['rss_budget_mb']:.0f} MB", flush=True)
+    load = os.getloadavg()
+    print(f"threads {a.t}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+          + ("  (machine busy: ratios are not representative)" if load[0] > 0.5 else ""))
+    print(json.dumps(rows), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
