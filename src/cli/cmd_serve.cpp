@@ -1,6 +1,7 @@
 // whale serve [--model M] [--host 127.0.0.1] [--port 8080] [--ctx N] [--kv-memory MIB]
 //             [--max-batch N] [--max-queue N] [--max-wait S] [--prefill-chunk N] [--auth]
 //             [--db PATH] [--threads N] [--keepalive S] [--max-body MIB] [--read-timeout S]
+//             [--request-timeout S]
 //
 // An OpenAI / DeepSeek-compatible HTTP API (see src/server/api_server.h) with continuous
 // batching over one loaded model. The engine runs on its own thread; the network threads only
@@ -25,7 +26,7 @@ namespace whale::cli {
 namespace {
 
 // The built-in default model (helper I's trained tiny DeepSeek-V3), used without --model.
-constexpr const char* kDefaultModel = "models/whale-kjv-tiny.gguf";
+constexpr const char* kDefaultModel = "models/whale-kjv-tiny-f16.gguf";
 
 int serve(const Args& a) {
   // Signals go to one waiting thread, not to whichever thread the kernel picks: block them
@@ -45,7 +46,7 @@ int serve(const Args& a) {
                            kDefaultModel));
 
   int64_t port = 8080, ctx = 4096, kv_mib = 1024, max_batch = 16, max_queue = 256, prefill = 256,
-          threads = 2, keepalive_s = 5, body_mib = 8, read_timeout = 30;
+          threads = 2, keepalive_s = 5, body_mib = 8, read_timeout = 30, request_timeout = 0;
   float max_wait = 30;
   struct IntOpt {
     const char* name;
@@ -58,7 +59,8 @@ int serve(const Args& a) {
         IntOpt{"--max-batch", &max_batch, 1, 4096}, IntOpt{"--max-queue", &max_queue, 0, 1 << 20},
         IntOpt{"--prefill-chunk", &prefill, 1, 1 << 20}, IntOpt{"--threads", &threads, 1, 256},
         IntOpt{"--keepalive", &keepalive_s, 0, 3600}, IntOpt{"--max-body", &body_mib, 1, 4096},
-        IntOpt{"--read-timeout", &read_timeout, 1, 3600}}) {
+        IntOpt{"--read-timeout", &read_timeout, 1, 3600},
+        IntOpt{"--request-timeout", &request_timeout, 0, 86400}}) {
     if (auto v = a.get(o.name)) {
       auto r = parse_int(o.name, *v, o.lo, o.hi);
       if (!r) return fail(r.error());
@@ -109,6 +111,7 @@ int serve(const Args& a) {
   if (ao.model_id.empty()) ao.model_id = std::filesystem::path(model).parent_path().filename();
   ao.require_auth = auth;
   ao.keepalive = std::chrono::milliseconds(keepalive_s * 1000);
+  ao.request_timeout_seconds = double(request_timeout);
   auto api = std::make_unique<server::ApiServer>(ao, scheduler, tokenizer.value(),
                                                  std::move(chat.value()), keys.get());
   scheduler.reset();
@@ -155,7 +158,7 @@ int cmd_serve(const std::vector<std::string>& argv) {
   auto args = parse_args(argv,
                          {"--model", "--host", "--port", "--ctx", "--kv-memory", "--max-batch",
                           "--max-queue", "--max-wait", "--prefill-chunk", "--db", "--threads",
-                          "--keepalive", "--max-body", "--read-timeout"},
+                          "--keepalive", "--max-body", "--read-timeout", "--request-timeout"},
                          {"--auth"});
   if (!args.ok()) return fail(args.error());
   try {

@@ -216,9 +216,12 @@ void ApiServer::completions(HttpRequest&& req, std::shared_ptr<Responder> out, b
   g.top_logprobs = r.top_logprobs;
   g.split_reasoning = chat && reasoning_model_;
   g.starts_in_reasoning = opens_reasoning;
-  if (r.timeout_seconds)
+  double timeout = opts_.request_timeout_seconds;
+  if (r.timeout_seconds && (timeout <= 0 || *r.timeout_seconds < timeout))
+    timeout = *r.timeout_seconds;
+  if (timeout > 0)
     g.deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
-                                          std::chrono::duration<double>(*r.timeout_seconds));
+                                          std::chrono::duration<double>(std::min(timeout, 1e9)));
   SamplingParams& s = g.sampling;
   s.temperature = r.temperature;
   s.top_p = r.top_p;

@@ -25,6 +25,8 @@ struct ApiOptions {
   std::string model_id;  // what /v1/models lists and responses name
   bool require_auth = false;
   std::chrono::milliseconds keepalive{5000};  // SSE keep-alive comments while nothing flows
+  double request_timeout_seconds = 0;         // a deadline for every request (0: none); a request's
+                                              // own "timeout" field may only shorten it
 };
 
 class ApiServer {

@@ -299,18 +299,26 @@ struct HttpServer::Impl {
   Handler handler;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
+  net::steady_timer retry{ioc};
   std::vector<std::thread> threads;
 
   void accept() {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
       if (!acceptor.is_open()) return;
-      if (!ec) {
+      if (ec) {
+        // E.g. out of file descriptors: pause instead of spinning on the failing accept, and
+        // keep serving the connections we have.
+        retry.expires_after(std::chrono::milliseconds(100));
+        retry.async_wait([this](beast::error_code) { accept(); });
+        return;
+      }
+      {
         // Streams are many small writes: without TCP_NODELAY, Nagle + delayed ACKs add ~40 ms.
         beast::error_code ignored;
         s.set_option(tcp::no_delay(true), ignored);
         std::make_shared<Connection>(std::move(s), opts, handler)->start();
       }
-      accept();  // errors such as too many open files: keep serving the others
+      accept();
     });
   }
 };

@@ -138,7 +138,7 @@ test('kill -9 under keyed load: database intact, every received answer is in the
 });
 
 test('queued requests: SSE keep-alive comments, then 429 once --max-wait passes', async () => {
-  const s = await startServer(model, ['--max-batch', '1', '--max-wait', '1', '--keepalive', '1']);
+  const s = await startServer(model, ['--max-batch', '1', '--max-wait', '2.5', '--keepalive', '1']);
   try {
     const ac = new AbortController();
     const busy = await fetch(s.url + '/v1/chat/completions', {
@@ -157,4 +157,13 @@ test('queued requests: SSE keep-alive comments, then 429 once --max-wait passes'
     assert.ok(Number(plain.headers.get('retry-after')) >= 1);
     ac.abort();
   } finally { assert.equal(await s.stop(), 0); }
+});
+
+test('a request deadline ("timeout" seconds) ends an endless answer', async () => {
+  const r = await fetch(srv.url + '/v1/chat/completions', {
+    method: 'POST', body: body({ max_tokens: 1000000, temperature: 1, timeout: 0.5 }) });
+  assert.equal(r.status, 200);
+  const j = await r.json();
+  assert.equal(j.choices[0].finish_reason, 'length');
+  assert.ok(j.usage.completion_tokens > 0 && j.usage.completion_tokens < 1000000);
 });

@@ -11,7 +11,7 @@ export const WHALE_BIN = process.env.WHALE_BIN ?? join(SOURCE_DIR, 'build/whale'
 // The built-in default model when it exists; else a tiny random DeepSeek-V3 with the real V3
 // tokenizer (FIM tokens) and DeepSeek-R1's chat template (the prompt opens <think>).
 export function testModel(dir) {
-  const dflt = join(SOURCE_DIR, 'models/whale-kjv-tiny.gguf');
+  const dflt = join(SOURCE_DIR, 'models/whale-kjv-tiny-f16.gguf');
   if (process.env.WHALE_TEST_DEFAULT_MODEL === '1' && existsSync(dflt)) return dflt;
   const out = join(dir, 'tiny-v3');
   execFileSync('/usr/bin/python3', [join(SOURCE_DIR, 'tools/gen/make_tiny_hf.py'), 'deepseek-v3', out,
