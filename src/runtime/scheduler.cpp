@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 
+#include "runtime/json_constraint.h"
 #include "runtime/reasoning.h"
 #include "runtime/stop_strings.h"
 
@@ -41,6 +42,16 @@ struct Scheduler::Sequence {
   bool done = false;
   GenerationUsage usage;
   GenerationUpdate out;  // gathered during a step, sent at its end
+  std::optional<JsonConstraint> json;
+  std::vector<float> masked;  // logits with the JSON mask applied
+
+  // The JSON constraint applies to content: from the start for non-reasoning output, else once
+  // the reasoning block has closed.
+  bool json_engaged() const {
+    if (!json) return false;
+    if (!req.split_reasoning) return true;
+    return !splitter.in_reasoning() && (splitter.had_reasoning() || !req.starts_in_reasoning);
+  }
 };
 
 namespace {
@@ -292,6 +303,14 @@ void Scheduler::update_gauges() {
 
 void Scheduler::sample_and_emit(Sequence& s, std::span<const float> logits) {
   const auto now = SteadyClock::now();
+  if (s.req.json_object && !s.json) s.json.emplace(token_bytes());
+  const bool constrained = s.json_engaged();
+  if (constrained) {
+    s.masked.assign(logits.begin(), logits.end());
+    if (!s.json->mask(s.masked))
+      return finish(s, FinishReason::kError, "json_object: no token can continue the JSON");
+    logits = s.masked;
+  }
   SampledToken t = s.sampler.sample(logits, s.req.top_logprobs);
   {
     std::lock_guard lock(mu_);
@@ -317,7 +336,9 @@ void Scheduler::sample_and_emit(Sequence& s, std::span<const float> logits) {
     s.out.content += piece;
   if (s.req.split_reasoning && (was_reasoning || s.splitter.in_reasoning()))
     ++s.usage.reasoning_tokens;
-  if (s.stop.stopped()) return finish(s, FinishReason::kStop);
+  if (constrained) s.json->accept(t.token);
+  if (s.stop.stopped() || (constrained && s.json->complete()))
+    return finish(s, FinishReason::kStop);
   if (s.req.max_tokens >= 0 && s.usage.completion_tokens >= s.req.max_tokens)
     return finish(s, FinishReason::kLength);
   if (int64_t(kv_.tokens(s.slot).size()) >= opts_.context) return finish(s, FinishReason::kLength);
@@ -360,6 +381,16 @@ void Scheduler::finish(Sequence& s, FinishReason why, std::string error) {
     }
   }
   s.sink(std::move(s.out));
+}
+
+const std::vector<std::string>* Scheduler::token_bytes() {
+  if (token_bytes_.empty()) {
+    token_bytes_.resize(size_t(engine_->vocab_size()));
+    for (int32_t id = 0; id < int32_t(token_bytes_.size()); ++id)
+      if (tok_.is_valid_id(id) && !tok_.is_special(id))
+        token_bytes_[size_t(id)] = tok_.token_bytes(id);
+  }
+  return &token_bytes_;
 }
 
 void Scheduler::record_tokens(int64_t n) {

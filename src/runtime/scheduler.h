@@ -42,6 +42,9 @@ struct GenerationRequest {
   int top_logprobs = -1;  // -1: no logprobs; else logprob of each token + this many alternatives
   bool split_reasoning = false;      // route <think>...</think> text to `reasoning`
   bool starts_in_reasoning = false;  // the prompt already opened the block
+  // response_format json_object: the content (after any reasoning) is constrained to one JSON
+  // object and the answer ends when it closes (see json_constraint.h).
+  bool json_object = false;
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
 };
 
@@ -149,6 +152,7 @@ class Scheduler {
   void finish(Sequence& s, FinishReason why, std::string error = {});
   void record_tokens(int64_t n);
   void update_gauges();
+  const std::vector<std::string>* token_bytes();
 
   std::shared_ptr<const Engine> engine_;
   Tokenizer tok_;
@@ -171,6 +175,7 @@ class Scheduler {
   Workspace ws_;
   std::vector<float> logits_;
   std::vector<KvCache*> caches_;
+  std::vector<std::string> token_bytes_;  // per id, built on the first json_object request
   std::thread thread_;
 };
 

@@ -216,6 +216,7 @@ void ApiServer::completions(HttpRequest&& req, std::shared_ptr<Responder> out, b
   g.top_logprobs = r.top_logprobs;
   g.split_reasoning = chat && reasoning_model_;
   g.starts_in_reasoning = opens_reasoning;
+  g.json_object = r.json_object;
   double timeout = opts_.request_timeout_seconds;
   if (r.timeout_seconds && (timeout <= 0 || *r.timeout_seconds < timeout))
     timeout = *r.timeout_seconds;

@@ -134,6 +134,28 @@ test('prefix cache: a repeated system prompt is a cache hit', async () => {
   assert.ok(second.usage.prompt_cache_hit_tokens > first.usage.prompt_cache_hit_tokens);
 });
 
+test('response_format json_object: the text is a JSON object (or a cut prefix of one)', async () => {
+  let complete = 0;
+  for (let seed = 1; seed <= 6; seed++) {
+    const r = await client.completions.create({ model: 'w', prompt: 'JSON:', max_tokens: 40, temperature: 1, seed,
+                                                response_format: { type: 'json_object' } });
+    const { text, finish_reason: fr } = r.choices[0];
+    assert.equal(text[0], '{', text);
+    if (fr === 'stop') {
+      const v = JSON.parse(text);
+      assert.equal(typeof v, 'object');
+      assert.ok(!Array.isArray(v));
+      complete++;
+    } else {
+      assert.equal(fr, 'length');
+      assert.throws(() => JSON.parse(text));  // cut by max_tokens, never closed early
+    }
+  }
+  assert.ok(complete >= 1, 'no seed closed its object');
+  await assert.rejects(client.chat.completions.create(chat({ response_format: { type: 'xml' } })),
+    (e) => e.status === 422);
+});
+
 test('fill in the middle with suffix', async () => {
   const r = await client.completions.create({ model: 'w', prompt: 'def f(', suffix: '\n  return x', max_tokens: 4, temperature: 0 });
   assert.equal(typeof r.choices[0].text, 'string');
