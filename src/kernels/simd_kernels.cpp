@@ -373,7 +373,8 @@ void Axpy(float a, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
-// Per 32-block: d = max|x| / 127 and q = round(x / d) (ties away from zero), as Q8_0 defines.
+// Per 32-block: d = max|x| / 127 and q = x / d rounded to nearest (ties to even: the rounding
+// instruction; Q8_0's reference rounds ties away, which differs only on exact halves).
 void QuantizeQ8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum) {
   const int64_t nb = cols / 32;
   for (int64_t t = 0; t < n_rows; ++t)
@@ -386,7 +387,7 @@ void QuantizeQ8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* 
       const float inv = db > 0.0f ? 1.0f / db : 0.0f;
       int isum = 0;
       for (int i = 0; i < 32; ++i) {
-        qb[i] = int8_t(std::lround(xb[i] * inv));
+        qb[i] = int8_t(std::nearbyint(xb[i] * inv));
         isum += qb[i];
       }
       d[t * nb + b] = db;

@@ -33,6 +33,13 @@ HWY_INLINE __m256i dot_signed(__m256i w_abs, __m256i w, __m256i y) {
   return dot_unsigned(w_abs, _mm256_sign_epi8(y, w));
 }
 
+// f16 -> f32 with the F16C instruction (every AVX2 CPU has it; part of these targets).
+HWY_INLINE float f16c(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
 HWY_INLINE float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -49,7 +56,7 @@ struct Q8_0 {
   float scale[1], min[1];
   HWY_INLINE void prepare(const uint8_t* b) {
     blk = b;
-    scale[0] = f16_at(b);
+    scale[0] = f16c(b);
   }
   HWY_INLINE __m256i load(int) const { return load256(blk + 2); }
 };
@@ -61,12 +68,11 @@ struct Q4_0 {
   float scale[1], min[1];
   HWY_INLINE void prepare(const uint8_t* b) {
     blk = b;
-    scale[0] = f16_at(b);
+    scale[0] = f16c(b);
   }
   HWY_INLINE __m256i load(int) const {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
-    const __m128i m = _mm_set1_epi8(0x0F);
-    const __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
+    const __m256i q = low_nibbles(_mm256_set_m128i(_mm_srli_epi16(v, 4), v));
     return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
   }
 };
@@ -77,7 +83,7 @@ struct Q5_0 {
   HWY_ALIGN int8_t q[32];
   float scale[1], min[1];
   HWY_INLINE void prepare(const uint8_t* b) {
-    scale[0] = f16_at(b);
+    scale[0] = f16c(b);
     uint32_t qh;
     std::memcpy(&qh, b + 2, 4);
     for (int j = 0; j < 16; ++j) {
@@ -94,7 +100,7 @@ struct Q4_K {
   const uint8_t* qs;
   float scale[8], min[8];
   HWY_INLINE void prepare(const uint8_t* b) {
-    const float d = f16_at(b), dmin = f16_at(b + 2);
+    const float d = f16c(b), dmin = f16c(b + 2);
     const uint8_t* sc = b + 4;
     for (int j = 0; j < 4; ++j) {
       scale[j] = d * float(sc[j] & 63);
@@ -117,7 +123,7 @@ struct Q6_K {
   float scale[16], min[1];
   HWY_INLINE void prepare(const uint8_t* b) {
     blk = b;
-    const float d = f16_at(b + 208);
+    const float d = f16c(b + 208);
     for (int i = 0; i < 16; ++i) scale[i] = d * float(int8_t(b[192 + i]));
   }
   HWY_INLINE __m256i load(int s) const {
