@@ -89,6 +89,12 @@ TEST_F(RunCli, SameSeedSameOutputDifferentSeedDifferent) {
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
   EXPECT_FALSE(a.empty());
+  // The thread count does not change the tokens (each thread owns whole output rows).
+  for (const char* t : {"1", "3"})
+    EXPECT_EQ(run_ok({"-p", "hello", "--max-tokens", "30", "--temp", "1", "--seed", "42",
+                      "--threads", t}),
+              a)
+        << t << " threads";
 }
 
 TEST_F(RunCli, GreedyIgnoresSeedAndEqualsTopK1) {
@@ -159,6 +165,7 @@ TEST_F(RunCli, BadArgumentsGiveOneErrorLine) {
   expect_one_error({"run", "--model", m, "-p", "x", "--max-tokens", "1e3"});
   expect_one_error({"run", "--model", m, "-p", "x", "--seed", "-1"});
   expect_one_error({"run", "--model", m, "-p", "x", "--ctx", "0"});
+  expect_one_error({"run", "--model", m, "-p", "x", "--threads", "0"});
   expect_one_error({"run", "--model", m, "-p", "x", "--stop", ""});
   expect_one_error({"run", "--model", m, "-p", "x", "--unknown"});
   expect_one_error({"run", "--model", m, "--raw"});  // --raw needs -p
