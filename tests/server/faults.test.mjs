@@ -61,6 +61,18 @@ test('garbage is a 400 in the OpenAI error shape', async () => {
   assert.match(huge.got, /^HTTP\/1.1 413/);
 });
 
+test('pipelined requests on one connection are answered in order', async () => {
+  const post = (n) => `POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: ${n.length}\r\n\r\n${n}`;
+  const two = 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n' + post('{"prompt":"a","max_tokens":2}') +
+              'GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+  const r = await rawExchange(srv.port, two, 10000);
+  assert.equal(r.closed, true);
+  const statuses = [...r.got.matchAll(/HTTP\/1.1 (\d+)/g)].map((m) => m[1]);
+  assert.deepEqual(statuses, ['200', '200', '200']);
+  assert.ok(r.got.indexOf('"status":"ok"') < r.got.indexOf('text_completion'));
+  assert.ok(r.got.indexOf('text_completion') < r.got.indexOf('"object":"list"'));
+});
+
 test('500 idle keep-alive connections use no extra threads', async () => {
   const threads = procStatus(srv.proc.pid, 'Threads');
   const socks = await Promise.all(Array.from({ length: 500 }, () => new Promise((res, rej) => {
