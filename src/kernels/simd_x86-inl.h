@@ -137,41 +137,60 @@ struct Q6_K {
   }
 };
 
-// out[t] = row . x[t] for NT tokens.
+// Adds super-block sb of the row times NT tokens into the accumulators: even sub-blocks into
+// acc_even, odd ones into acc_odd (two independent FMA chains per token; the caller also swaps
+// them between super-blocks, so one-block formats alternate too). Fully unrolled over tokens
+// and sub-blocks so the accumulators live in registers.
+template <class F, int NT>
+HWY_INLINE void add_super_block(F& f, const uint8_t* blk, int64_t sb, const Q8Rows& x, int64_t t0,
+                                __m256* acc_even, __m256* acc_odd, float* min_acc) {
+  constexpr int kSubs = F::kElems / 32;
+  const int64_t nb = x.blocks();
+  f.prepare(blk);
+#pragma GCC unroll 8
+  for (int s = 0; s < kSubs; ++s) {
+    const int64_t b = sb * kSubs + s;
+    const __m256i w = f.load(s);
+    const __m256i w_abs = F::kSigned ? _mm256_sign_epi8(w, w) : w;
+    __m256* acc = (s & 1) ? acc_odd : acc_even;
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; ++t) {
+      const int64_t tb = (t0 + t) * nb + b;
+      const __m256i y = load256(x.q + tb * 32);
+      const __m256i isum = F::kSigned ? dot_signed(w_abs, w, y) : dot_unsigned(w, y);
+      const float xd = x.d[tb];
+      __m256 sv;
+      if constexpr (F::kScale16)
+        sv =
+            _mm256_set_m128(_mm_set1_ps(xd * f.scale[2 * s + 1]), _mm_set1_ps(xd * f.scale[2 * s]));
+      else
+        sv = _mm256_set1_ps(xd * f.scale[s]);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), sv, acc[t]);
+      if constexpr (F::kHasMin) min_acc[t] += x.sum[tb] * f.min[s];
+    }
+  }
+}
+
+// out[t] = row . x[t0 + t] for NT tokens.
 template <class F, int NT>
 HWY_INLINE void dot_tokens(F& f, const uint8_t* row, int64_t n_super, const Q8Rows& x, int64_t t0,
                            float* out) {
-  constexpr int kSubs = F::kElems / 32;
-  const int64_t nb = x.blocks();
-  __m256 acc[NT];
+  __m256 acc0[NT], acc1[NT];
   float min_acc[NT];
+#pragma GCC unroll 4
   for (int t = 0; t < NT; ++t) {
-    acc[t] = _mm256_setzero_ps();
+    acc0[t] = _mm256_setzero_ps();
+    acc1[t] = _mm256_setzero_ps();
     min_acc[t] = 0.0f;
   }
-  for (int64_t sb = 0; sb < n_super; ++sb) {
-    f.prepare(row + sb * F::kBytes);
-    for (int s = 0; s < kSubs; ++s) {
-      const int64_t b = sb * kSubs + s;
-      const __m256i w = f.load(s);
-      const __m256i w_abs = F::kSigned ? _mm256_sign_epi8(w, w) : w;
-      for (int t = 0; t < NT; ++t) {
-        const int64_t tb = (t0 + t) * nb + b;
-        const __m256i y = load256(x.q + tb * 32);
-        const __m256i isum = F::kSigned ? dot_signed(w_abs, w, y) : dot_unsigned(w, y);
-        const float xd = x.d[tb];
-        __m256 sv;
-        if constexpr (F::kScale16)
-          sv = _mm256_set_m128(_mm_set1_ps(xd * f.scale[2 * s + 1]),
-                               _mm_set1_ps(xd * f.scale[2 * s]));
-        else
-          sv = _mm256_set1_ps(xd * f.scale[s]);
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), sv, acc[t]);
-        if constexpr (F::kHasMin) min_acc[t] += x.sum[tb] * f.min[s];
-      }
-    }
+  int64_t sb = 0;
+  for (; sb + 1 < n_super; sb += 2) {
+    add_super_block<F, NT>(f, row + sb * F::kBytes, sb, x, t0, acc0, acc1, min_acc);
+    add_super_block<F, NT>(f, row + (sb + 1) * F::kBytes, sb + 1, x, t0, acc1, acc0, min_acc);
   }
-  for (int t = 0; t < NT; ++t) out[t] = hsum(acc[t]) - min_acc[t];
+  if (sb < n_super) add_super_block<F, NT>(f, row + sb * F::kBytes, sb, x, t0, acc0, acc1, min_acc);
+#pragma GCC unroll 4
+  for (int t = 0; t < NT; ++t) out[t] = hsum(_mm256_add_ps(acc0[t], acc1[t])) - min_acc[t];
 }
 
 template <class F>
