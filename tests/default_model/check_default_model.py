@@ -11,9 +11,10 @@ recomputes it. Checks, each printing what it measured:
   3. whale perplexity on the held-out slice is within 1% of the PyTorch value for the HF
      checkpoint and the f16 GGUF, within 5% for a q8_0 made by `whale quantize`;
   4. greedy decoding agrees for 64 tokens on at least 4 of 5 prompts (HF and f16 GGUF): the
-     prompt plus PyTorch's greedy ids go through `whale logits --decode` (the KV-cache path
-     generation uses) and whale's argmax must equal PyTorch's next id at each of the 64 steps,
-     which is exactly "whale's greedy continuation equals PyTorch's";
+     prompt plus PyTorch's greedy ids go through `whale logits` (one prefill for the HF
+     checkpoint; --decode, the KV-cache path generation uses, for the GGUF) and whale's argmax
+     must equal PyTorch's next id at each of the 64 steps, which is exactly "whale's greedy
+     continuation equals PyTorch's";
   5. `whale run -p` answers a chat question with a reasoning part and an answer part and stops
      at the end of the turn (before --max-tokens), exit 0.
 Exit 0 only when all pass.
@@ -59,12 +60,12 @@ def perplexity(model, ctx):
     return float(m.group(1)), int(m.group(2))
 
 
-def greedy_agreement(model, prompt, tmp):
+def greedy_agreement(model, prompt, tmp, decode):
     """Number of the 64 greedy steps where whale's argmax equals PyTorch's id (prefix length)."""
     ids = prompt["ids"] + prompt["greedy"][:-1]
     out = os.path.join(tmp, "logits.f32")
-    whale(["logits", "--model", model, "--tokens", ",".join(map(str, ids)), "--out", out,
-           "--decode"])
+    whale(["logits", "--model", model, "--tokens", ",".join(map(str, ids)), "--out", out]
+          + (["--decode"] if decode else []))
     logits = np.fromfile(out, dtype="<f4").reshape(len(ids), -1)
     picks = logits[len(prompt["ids"]) - 1 :].argmax(axis=1).tolist()
     agree = 0
@@ -108,8 +109,9 @@ def main():
                   f"perplexity {name}: whale {ppl:.4f} vs PyTorch {ref:.4f} "
                   f"(rel {rel:.2e}, limit {tol}), {scored} tokens scored, ctx {ctx}")
 
-        for name, model in (("HF", HF_DIR), ("f16 GGUF", GGUF)):
-            agree = [greedy_agreement(model, p, tmp) for p in expected["prompts"]]
+        for name, model, decode in (("HF, prefill", HF_DIR, False),
+                                    ("f16 GGUF, decode", GGUF, True)):
+            agree = [greedy_agreement(model, p, tmp, decode) for p in expected["prompts"]]
             full = sum(a == len(p["greedy"]) for a, p in zip(agree, expected["prompts"]))
             check(full >= 4, f"greedy 64 tokens {name}: {full} of {len(agree)} prompts agree "
                   f"fully (agreeing prefix per prompt: {agree})")
