@@ -64,8 +64,10 @@ void matmul_transposed_reference(const MatrixView& w, const float* x, int64_t n_
 void rms_norm(const float* x, const float* weight, int64_t n_tok, int64_t width, double eps,
               float* out);
 
-// In-place softmax of n values (max-subtracted, f64 sum).
+// In-place softmax of n values (max-subtracted, f64 sum): the reference.
 void softmax(float* x, int64_t n);
+// The same in f32 SIMD lanes (vector exp, ~1 ulp): attention's scores over the whole context.
+void softmax_f32(float* x, int64_t n);
 
 // gate[i] = silu(gate[i]) * up[i] for n values (SwiGLU).
 void silu_mul(float* gate, const float* up, int64_t n);

@@ -109,6 +109,10 @@ void axpy(float a, const float* x, float* y, int64_t n) {
   simd::axpy(a, x, y, n);
 }
 
+void softmax_f32(float* x, int64_t n) {
+  if (n > 0) simd::softmax(x, n);
+}
+
 const char* kernel_target_name() {
   return simd::active_target_name();
 }

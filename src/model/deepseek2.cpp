@@ -231,7 +231,7 @@ void Deepseek2Model::attend_sequence(const MlaLayer& l, int64_t il, const BatchV
           scores[j] = (dot_f32(q_nope + i * nope, k_nope + j * nope, nope) +
                        dot_f32(q_pe, cache.at(il, j) + kvl, rope)) *
                       scale;
-        softmax(scores, len);
+        softmax_f32(scores, len);
         float* dst = out + (toks[i] * nh + h) * vd;
         std::fill(dst, dst + vd, 0.0f);
         for (int64_t j = 0; j < len; ++j) axpy(scores[j], v_exp + j * vd, dst, vd);
@@ -283,7 +283,7 @@ void Deepseek2Model::attend_absorbed(const MlaLayer& l, int64_t il, const BatchV
         }
       }
       for (int64_t h = h0; h < h1; ++h) {
-        softmax(scores_all + h * n_keys, len);
+        softmax_f32(scores_all + h * n_keys, len);
         std::fill(lat_sum_all + h * kvl, lat_sum_all + (h + 1) * kvl, 0.0f);
       }
       for (int64_t j = 0; j < len; ++j) {

@@ -116,7 +116,7 @@ void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchVie
       const int64_t kv_off = (hh / group) * hd;
       for (int64_t j = 0; j < n_keys; ++j)
         scores[j] = dot_f32(qh, cache.at(il, j) + kv_off, hd) * scale;
-      softmax(scores, n_keys);
+      softmax_f32(scores, n_keys);
       float* o = out + (t * nh + hh) * hd;
       std::fill(o, o + hd, 0.0f);
       for (int64_t j = 0; j < n_keys; ++j)

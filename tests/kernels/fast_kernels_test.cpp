@@ -166,6 +166,23 @@ TEST(FastKernels, TransposedDotAxpyMatchReference) {
   });
 }
 
+TEST(FastKernels, SoftmaxMatchesReference) {
+  // exp is within a few ulp and the sum is f32: |error| <= (8 + n) * 1.2e-7 * value.
+  for_each_target([&] {
+    for (int64_t n : {1, 3, 16, 17, 100, 4099}) {
+      auto x = random_vec(size_t(n), uint32_t(40 + n), 4.0f);
+      if (n > 3) x[2] = -200.0f;  // underflows to 0 in both
+      auto ref = x, fast = x;
+      softmax(ref.data(), n);
+      softmax_f32(fast.data(), n);
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_NEAR(fast[size_t(i)], ref[size_t(i)],
+                    double(8 + n) * 1.2e-7 * ref[size_t(i)] + 1e-30)
+            << "n " << n << " i " << i;
+    }
+  });
+}
+
 TEST(FastKernels, ActivationQuantizationIsQ8_0) {
   // One block: d = max|x| / 127, q = round(x / d), the sum is d * sum q; an all-zero block
   // gives d = 0 and q = 0 (no division by zero).
