@@ -1,7 +1,10 @@
 // whale serve [--model M] [--host 127.0.0.1] [--port 8080] [--ctx N] [--kv-memory MIB]
 //             [--max-batch N] [--max-queue N] [--max-wait S] [--prefill-chunk N] [--auth]
 //             [--db PATH] [--threads N] [--keepalive S] [--max-body MIB] [--read-timeout S]
-//             [--request-timeout S]
+//             [--request-timeout S] [--kv-idle S]
+//
+// --kv-memory bounds the KV caches (one slot per sequence of --ctx tokens); idle slots keep
+// their tokens as the prefix cache and their memory is freed after --kv-idle seconds.
 //
 // An OpenAI / DeepSeek-compatible HTTP API (see src/server/api_server.h) with continuous
 // batching over one loaded model. The engine runs on its own thread; the network threads only
@@ -47,7 +50,7 @@ int serve(const Args& a) {
 
   int64_t port = 8080, ctx = 4096, kv_mib = 1024, max_batch = 16, max_queue = 256, prefill = 256,
           threads = 2, keepalive_s = 5, body_mib = 8, read_timeout = 30, request_timeout = 0;
-  float max_wait = 30;
+  float max_wait = 30, kv_idle = 300;
   struct IntOpt {
     const char* name;
     int64_t* dst;
@@ -66,6 +69,12 @@ int serve(const Args& a) {
       if (!r) return fail(r.error());
       *o.dst = *r;
     }
+  }
+  if (auto v = a.get("--kv-idle")) {
+    auto r = parse_float("--kv-idle", *v);
+    if (!r) return fail(r.error());
+    if (!(*r >= 0)) return fail(make_error("--kv-idle must be >= 0 seconds (0: keep KV memory)"));
+    kv_idle = *r;
   }
   if (auto v = a.get("--max-wait")) {
     auto r = parse_float("--max-wait", *v);
@@ -98,6 +107,7 @@ int serve(const Args& a) {
   so.max_queue = int(max_queue);
   so.prefill_chunk = int(prefill);
   so.max_wait_seconds = max_wait;
+  so.kv_idle_seconds = kv_idle;
   const uint64_t slot_bytes = KvCache::bytes_for(engine.value()->kv_layout(), ctx);
   if (slot_bytes > so.kv_budget_bytes)
     return fail(
@@ -155,11 +165,12 @@ int serve(const Args& a) {
 }  // namespace
 
 int cmd_serve(const std::vector<std::string>& argv) {
-  auto args = parse_args(argv,
-                         {"--model", "--host", "--port", "--ctx", "--kv-memory", "--max-batch",
-                          "--max-queue", "--max-wait", "--prefill-chunk", "--db", "--threads",
-                          "--keepalive", "--max-body", "--read-timeout", "--request-timeout"},
-                         {"--auth"});
+  auto args =
+      parse_args(argv,
+                 {"--model", "--host", "--port", "--ctx", "--kv-memory", "--max-batch",
+                  "--max-queue", "--max-wait", "--prefill-chunk", "--db", "--threads",
+                  "--keepalive", "--max-body", "--read-timeout", "--request-timeout", "--kv-idle"},
+                 {"--auth"});
   if (!args.ok()) return fail(args.error());
   try {
     return serve(*args);

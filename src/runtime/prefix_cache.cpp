@@ -91,7 +91,26 @@ void PrefixCache::release(int slot) {
   if (!s.busy) return;
   s.busy = false;
   s.last_used = ++clock_;
+  s.idle_since = std::chrono::steady_clock::now();
   --busy_;
+}
+
+size_t PrefixCache::trim(std::chrono::steady_clock::time_point cutoff) {
+  size_t n = 0;
+  for (auto& s : slots_) {
+    if (s.busy || !s.cache || s.idle_since >= cutoff) continue;
+    s.cache.reset();
+    s.tokens = std::vector<int32_t>();
+    ++n;
+  }
+  return n;
+}
+
+size_t PrefixCache::idle_allocated() const {
+  size_t n = 0;
+  for (const auto& s : slots_)
+    if (!s.busy && s.cache) ++n;
+  return n;
 }
 
 }  // namespace whale

@@ -9,6 +9,7 @@
 // reference, because the engine's caches are contiguous per sequence.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -42,6 +43,11 @@ class PrefixCache {
   Result<Acquired> acquire(std::span<const int32_t> prompt);
   // The sequence ended; the slot keeps its tokens for later prompts.
   void release(int slot);
+  // Frees the memory of slots idle since before `cutoff` (their cached prefixes are forgotten),
+  // so an idle server returns to its baseline memory. Returns how many were freed.
+  size_t trim(std::chrono::steady_clock::time_point cutoff);
+  // Idle slots that still hold memory.
+  size_t idle_allocated() const;
 
   KvCache& cache(int slot) { return *slots_[size_t(slot)].cache; }
   // Tokens whose KV the slot holds, in order; callers append what they evaluate.
@@ -53,6 +59,7 @@ class PrefixCache {
     std::vector<int32_t> tokens;
     bool busy = false;
     uint64_t last_used = 0;
+    std::chrono::steady_clock::time_point idle_since;
   };
   static size_t common_prefix(const std::vector<int32_t>& a, std::span<const int32_t> b);
   void copy_rows(int from, int to, int64_t n);

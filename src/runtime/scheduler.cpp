@@ -1,5 +1,9 @@
 #include "runtime/scheduler.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -159,10 +163,12 @@ void Scheduler::loop() {
     {
       std::unique_lock lock(mu_);
       auto ready = [&] { return stop_ || !incoming_.empty() || !running_.empty(); };
-      if (waiting_.empty())
-        cv_.wait(lock, ready);
-      else  // queued requests need their cancel and max-wait checks even when nothing runs
+      if (!waiting_.empty())  // queued requests need their cancel and max-wait checks
         cv_.wait_for(lock, std::chrono::milliseconds(50), ready);
+      else if (opts_.kv_idle_seconds > 0 && kv_.idle_allocated() > 0)  // to free idle memory
+        cv_.wait_for(lock, std::chrono::milliseconds(250), ready);
+      else
+        cv_.wait(lock, ready);
       if (stop_) break;
       while (!incoming_.empty()) {
         waiting_.push_back(std::move(incoming_.front()));
@@ -172,6 +178,19 @@ void Scheduler::loop() {
     }
     admit_waiting(SteadyClock::now());
     if (!running_.empty()) step();
+    if (opts_.kv_idle_seconds > 0) {
+      const size_t freed =
+          kv_.trim(SteadyClock::now() - std::chrono::duration_cast<SteadyClock::duration>(
+                                            std::chrono::duration<double>(opts_.kv_idle_seconds)));
+#ifdef __GLIBC__
+      // glibc keeps freed memory in its arenas (the engine thread has its own): hand it back
+      // to the system once the server is idle, so its memory returns to the baseline.
+      if (freed > 0 && running_.empty()) {
+        logits_ = std::vector<float>();  // sized by the largest batch seen
+        malloc_trim(0);
+      }
+#endif
+    }
     update_gauges();
     waiting_count_ = int64_t(waiting_.size());
     running_count_ = int64_t(running_.size());

@@ -93,6 +93,7 @@ struct SchedulerOptions {
   int max_queue = 256;           // waiting requests beyond which new ones are refused
   int prefill_chunk = 256;       // prompt tokens per sequence per step
   double max_wait_seconds = 30;  // a request that cannot start within this is refused
+  double kv_idle_seconds = 300;  // KV memory of slots idle this long is freed (0: kept)
 };
 
 struct Admission {

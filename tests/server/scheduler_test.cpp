@@ -246,6 +246,17 @@ TEST(PrefixCache, LongestPrefixLruAndDonorCopy) {
   ASSERT_TRUE(other);
   EXPECT_EQ(other->slot, sb->slot);
   EXPECT_EQ(other->reused, 0);
+  // Trimming frees idle slots only, and forgets what they held.
+  EXPECT_EQ(pc.idle_allocated(), 1u);
+  EXPECT_EQ(pc.trim(std::chrono::steady_clock::now() + std::chrono::seconds(1)), 1u);
+  EXPECT_EQ(pc.allocated_bytes(), KvCache::bytes_for(layout, 8));  // the busy one
+  pc.release(other->slot);
+  EXPECT_EQ(pc.trim(std::chrono::steady_clock::now() - std::chrono::seconds(60)), 0u);  // recent
+  EXPECT_EQ(pc.trim(std::chrono::steady_clock::now() + std::chrono::seconds(1)), 1u);
+  EXPECT_EQ(pc.allocated_bytes(), 0u);
+  auto fresh = pc.acquire(a);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->reused, 0);
 }
 
 }  // namespace
