@@ -7,7 +7,9 @@ The PyTorch side is committed in tests/default_model/expected.json (tools/train/
 the trainer's model in float64, ids from Hugging Face tokenizers); check_pytorch_expected.py
 recomputes it. Checks, each printing what it measured:
   1. the committed files exist and are <= 25 MB each;
-  2. whale tokenizes the held-out slice (Ruth, never trained on) exactly as HF tokenizers did;
+  2. whale tokenizes the held-out slice (Ruth, never trained on) exactly as HF tokenizers did,
+     and a sample of training documents (chat renders with special tokens and reasoning,
+     train_sample.jsonl from tools/train/make_token_sample.py) with --special;
   3. whale perplexity on the held-out slice is within 1% of the PyTorch value for the HF
      checkpoint and the f16 GGUF, within 5% for a q8_0 made by `whale quantize`;
   4. greedy decoding agrees for 64 tokens on at least 4 of 5 prompts (HF and f16 GGUF): the
@@ -34,6 +36,7 @@ HF_DIR = os.path.join(ROOT, "models/whale-kjv-tiny-hf")
 GGUF = os.path.join(ROOT, "models/whale-kjv-tiny-f16.gguf")
 HELDOUT = os.path.join(ROOT, "tests/default_model/heldout_ruth.txt")
 EXPECTED = os.path.join(ROOT, "tests/default_model/expected.json")
+SAMPLE = os.path.join(ROOT, "tests/default_model/train_sample.jsonl")
 MAX_BYTES = 25 * 1000 * 1000
 
 failures = []
@@ -96,6 +99,18 @@ def main():
     same = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), None)
     check(got == want, f"held-out tokenization: whale {len(got)} ids, HF {len(want)} ids"
           + ("" if got == want else f", first difference at {same}"))
+
+    with open(SAMPLE, encoding="utf-8") as f:
+        sample = [json.loads(line) for line in f if line.strip()]
+    text = "".join(json.dumps(row["text"], ensure_ascii=False) + "\n" for row in sample)
+    for name, model in (("HF", HF_DIR), ("f16 GGUF", GGUF)):
+        r = subprocess.run([WHALE, "tokenize", "--model", model, "--special", "--jsonl"],
+                           input=text, capture_output=True, text=True)
+        got = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+        same = sum(g == row["ids"] for g, row in zip(got, sample))
+        check(r.returncode == 0 and same == len(sample),
+              f"training-text tokenization ({name}, --special): {same} of {len(sample)} "
+              f"documents identical to HF ({sum(len(row['ids']) for row in sample)} ids)")
 
     ctx, ref = expected["ctx"], expected["perplexity"]
     with tempfile.TemporaryDirectory() as tmp:

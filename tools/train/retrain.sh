@@ -37,6 +37,7 @@ $py tools/train/prepare_data.py "$work/data" --seed 1234
 $py tools/train/train.py --data "$work/data" --out "$work/run" --seed 1234 --max-minutes 50
 $py tools/train/export.py --ckpt "$work/run/ckpt.pt" --data "$work/data" --out models/whale-kjv-tiny-hf
 cp "$work/data/heldout.txt" tests/default_model/heldout_ruth.txt
+$py tools/train/make_token_sample.py "$work/data" tests/default_model/train_sample.jsonl
 "$whale" convert models/whale-kjv-tiny-hf models/whale-kjv-tiny-f16.gguf --type f16
 $py tools/train/make_expected.py --model models/whale-kjv-tiny-hf \
   --heldout tests/default_model/heldout_ruth.txt --out tests/default_model/expected.json
