@@ -16,7 +16,6 @@ thread also makes the run bit-reproducible.
 """
 
 import argparse
-import json
 import math
 import os
 import sys
