@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "platform/result.h"
 #include "quant/types.h"
@@ -52,6 +53,16 @@ void matrix_row(const MatrixView& w, int64_t r, float* out);
 void matmul(const MatrixView& w, const float* x, int64_t n_tok, float* y,
             ThreadPool* pool = nullptr);
 void matmul_reference(const MatrixView& w, const float* x, int64_t n_tok, float* y);
+
+// Several products of the same input (q/k/v, gate/up): y_i = W_i x for each part, with the
+// activations quantized once and all rows in one parallel region (one wake-up instead of one
+// per matrix). The matrices must have the same number of columns.
+struct MatmulPart {
+  const MatrixView* w;
+  float* y;  // [n_tok x w->rows]
+};
+void matmul_shared_input(std::span<const MatmulPart> parts, const float* x, int64_t n_tok,
+                         ThreadPool* pool = nullptr);
 
 // y[t][c] = sum_r x[t][r] * W[r][c]: the transposed product, for a weight stored the other way
 // (MLA absorption with HF's kv_b_proj).  x: [n_tok x W.rows], y: [n_tok x W.cols].

@@ -5,6 +5,7 @@
 //   F32 F16 BF16              f32 activations, weights widened on load (simd::matvec_float)
 //   other block types         each row dequantized to f32 by the reference dequantizer, then
 //                             SIMD f32 dots (rare types: Q4_1, Q5_1, Q2_K, Q3_K, Q5_K)
+#include <algorithm>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -52,43 +53,55 @@ void matvec_dequantized(const MatrixView& w, int64_t begin, int64_t end, const f
   }
 }
 
-// Below this many multiply-adds a call is not worth waking the other threads for.
-constexpr int64_t kMinParallelWork = 1 << 15;
-
-template <typename Body>
-void for_rows(ThreadPool* pool, const MatrixView& w, int64_t n_tok, Body&& body) {
-  if (pool && pool->size() > 1 && w.rows * w.cols * n_tok >= kMinParallelWork) {
-    pool->parallel_for(size_t(w.rows),
-                       [&](size_t begin, size_t end, int) { body(int64_t(begin), int64_t(end)); });
+// Rows [begin, end) of one product, with the kernel of its weight type.
+void run_rows(const MatrixView& w, int64_t begin, int64_t end, const float* x,
+              const simd::Q8Rows& q8, int64_t n_tok, float* y) {
+  const simd::RowRange r{w.type, w.data, w.row_stride_bytes, w.cols, begin, end};
+  if (simd::has_q8_kernel(w.type)) {
+    simd::matvec_q8(r, q8, n_tok, y, w.rows);
+  } else if (simd::has_float_kernel(w.type)) {
+    simd::matvec_float(r, x, n_tok, y, w.rows);
   } else {
-    body(0, w.rows);
+    matvec_dequantized(w, begin, end, x, n_tok, y);
   }
 }
 
+// Below this many multiply-adds a call is not worth waking the other threads for.
+constexpr int64_t kMinParallelWork = 1 << 15;
+
 }  // namespace
 
-void matmul(const MatrixView& w, const float* x, int64_t n_tok, float* y, ThreadPool* pool) {
-  if (n_tok <= 0) return;
-  simd::RowRange range{w.type, w.data, w.row_stride_bytes, w.cols, 0, 0};
-  if (simd::has_q8_kernel(w.type)) {
-    const simd::Q8Rows q8 = quantize_activations(x, n_tok, w.cols);
-    for_rows(pool, w, n_tok, [&](int64_t begin, int64_t end) {
-      simd::RowRange r = range;
-      r.row_begin = begin;
-      r.row_end = end;
-      simd::matvec_q8(r, q8, n_tok, y, w.rows);
-    });
-  } else if (simd::has_float_kernel(w.type)) {
-    for_rows(pool, w, n_tok, [&](int64_t begin, int64_t end) {
-      simd::RowRange r = range;
-      r.row_begin = begin;
-      r.row_end = end;
-      simd::matvec_float(r, x, n_tok, y, w.rows);
-    });
-  } else {
-    for_rows(pool, w, n_tok,
-             [&](int64_t begin, int64_t end) { matvec_dequantized(w, begin, end, x, n_tok, y); });
+void matmul_shared_input(std::span<const MatmulPart> parts, const float* x, int64_t n_tok,
+                         ThreadPool* pool) {
+  if (n_tok <= 0 || parts.empty()) return;
+  const int64_t cols = parts[0].w->cols;
+  int64_t total_rows = 0;
+  bool need_q8 = false;
+  for (const MatmulPart& p : parts) {
+    WHALE_CHECK(p.w->cols == cols, "matmul_shared_input: matrices differ in input width");
+    total_rows += p.w->rows;
+    need_q8 = need_q8 || simd::has_q8_kernel(p.w->type);
   }
+  const simd::Q8Rows q8 = need_q8 ? quantize_activations(x, n_tok, cols) : simd::Q8Rows{};
+  // The parts' rows are numbered one after the other; a thread's block may span several parts.
+  auto body = [&](size_t begin, size_t end, int) {
+    int64_t first = 0;
+    for (const MatmulPart& p : parts) {
+      const int64_t lo = std::max<int64_t>(int64_t(begin), first);
+      const int64_t hi = std::min<int64_t>(int64_t(end), first + p.w->rows);
+      if (lo < hi) run_rows(*p.w, lo - first, hi - first, x, q8, n_tok, p.y);
+      first += p.w->rows;
+    }
+  };
+  if (pool && pool->size() > 1 && total_rows * cols * n_tok >= kMinParallelWork)
+    pool->parallel_for(size_t(total_rows), body);
+  else
+    body(0, size_t(total_rows), 0);
+}
+
+void matmul(const MatrixView& w, const float* x, int64_t n_tok, float* y, ThreadPool* pool) {
+  const MatmulPart part{&w, y};
+  matmul_shared_input(std::span<const MatmulPart>(&part, 1), x, n_tok, pool);
 }
 
 void matmul_transposed(const MatrixView& w, const float* x, int64_t n_tok, float* y) {

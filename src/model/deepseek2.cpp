@@ -165,16 +165,18 @@ void Deepseek2Model::project_qkv(const MlaLayer& l, int64_t il, const BatchView&
   const int64_t qk = nope + rope;
   const float* h = ws.f32(kNormed, 0);
   float* q = ws.f32(kQ, size_t(n * nh * qk));
+  float* kva = ws.f32(kKva, size_t(n * (kvl + rope)));
+  // W_q (or W_qa) and W_kva read the same normed input: one shared product.
   if (c_.q_lora_rank > 0) {
     float* qa = ws.f32(kQa, size_t(n * c_.q_lora_rank));
-    matmul(l.wq_a, h, n, qa, b.pool);
+    const MatmulPart parts[] = {{&l.wq_a, qa}, {&l.wkv_a, kva}};
+    matmul_shared_input(parts, h, n, b.pool);
     rms_norm(qa, l.q_a_norm, n, c_.q_lora_rank, kLatentNormEps, qa);
     matmul(l.wq_b, qa, n, q, b.pool);
   } else {
-    matmul(l.wq, h, n, q, b.pool);
+    const MatmulPart parts[] = {{&l.wq, q}, {&l.wkv_a, kva}};
+    matmul_shared_input(parts, h, n, b.pool);
   }
-  float* kva = ws.f32(kKva, size_t(n * (kvl + rope)));
-  matmul(l.wkv_a, h, n, kva, b.pool);
   float* cos_t = ws.f32(kCos, size_t(rope / 2));
   float* sin_t = ws.f32(kSin, size_t(rope / 2));
   for (int64_t t = 0; t < n; ++t) {

@@ -12,8 +12,8 @@ void embed_tokens(const MatrixView& table, std::span<const int32_t> tokens, floa
 
 void swiglu_mlp(const MlpWeights& w, const float* x, int64_t n, float* gate_buf, float* up_buf,
                 float* out, ThreadPool* pool) {
-  matmul(w.gate, x, n, gate_buf, pool);
-  matmul(w.up, x, n, up_buf, pool);
+  const MatmulPart gate_up[] = {{&w.gate, gate_buf}, {&w.up, up_buf}};
+  matmul_shared_input(gate_up, x, n, pool);
   silu_mul(gate_buf, up_buf, n * w.gate.rows);
   matmul(w.down, gate_buf, n, out, pool);
 }

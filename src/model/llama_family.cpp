@@ -78,9 +78,8 @@ void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchVie
   float* q = ws.f32(kQ, size_t(n * nh * hd));
   float* k = ws.f32(kK, size_t(n * kv_width));
   float* v = ws.f32(kV, size_t(n * kv_width));
-  matmul(l.wq, h, n, q, b.pool);
-  matmul(l.wk, h, n, k, b.pool);
-  matmul(l.wv, h, n, v, b.pool);
+  const MatmulPart qkv[] = {{&l.wq, q}, {&l.wk, k}, {&l.wv, v}};
+  matmul_shared_input(qkv, h, n, b.pool);
   add_bias(q, l.bq, n, nh * hd);
   add_bias(k, l.bk, n, kv_width);
   add_bias(v, l.bv, n, kv_width);

@@ -127,6 +127,35 @@ TEST(FastKernels, ThreadedMatmulEqualsSingleThreadedExactly) {
   }
 }
 
+TEST(FastKernels, SharedInputProductsEqualSeparateOnesExactly) {
+  // One quantization of x and one parallel region for several matrices of mixed types (as a
+  // q4_k_m file mixes Q4_K and Q6_K): every output equals its own matmul bit for bit.
+  ThreadPool pool(2);
+  const int64_t cols = 512, n_tok = 3;
+  const TensorType types[] = {TensorType::Q4_K, TensorType::Q6_K, TensorType::F16,
+                              TensorType::Q5_K};
+  const int64_t rows[] = {37, 5, 20, 9};
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<MatrixView> views;
+  for (int i = 0; i < 4; ++i) {
+    bytes.push_back(random_weight(types[i], rows[i], cols, uint32_t(50 + i)));
+    auto w = make_matrix_view(types[i], bytes.back().data(), rows[i], cols);
+    ASSERT_TRUE(w.ok());
+    views.push_back(w.value());
+  }
+  const auto x = random_vec(size_t(n_tok * cols), 60);
+  std::vector<std::vector<float>> shared(4), separate(4);
+  std::vector<MatmulPart> parts;
+  for (int i = 0; i < 4; ++i) {
+    shared[size_t(i)].assign(size_t(n_tok * rows[i]), 0.0f);
+    separate[size_t(i)].assign(size_t(n_tok * rows[i]), 0.0f);
+    parts.push_back({&views[size_t(i)], shared[size_t(i)].data()});
+    matmul(views[size_t(i)], x.data(), n_tok, separate[size_t(i)].data());
+  }
+  matmul_shared_input(parts, x.data(), n_tok, &pool);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(shared[size_t(i)], separate[size_t(i)]) << i;
+}
+
 TEST(FastKernels, TransposedDotAxpyMatchReference) {
   for_each_target([&] {
     for (TensorType type :
