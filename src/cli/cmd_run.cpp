@@ -24,6 +24,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/default_model.h"
 #include "cli/model_files.h"
 #include "cli/numeric_args.h"
 #include "runtime/reasoning.h"
@@ -57,7 +58,11 @@ struct RunOptions {
 Result<RunOptions> parse_run_options(const Args& a) {
   RunOptions o;
   auto model = a.get("--model");
-  if (!model) return make_error("run: --model M is required");
+  if (!model) {
+    auto d = default_model_path();  // the built-in trained tiny model (models/)
+    if (!d) return d.error();
+    model = *d;
+  }
   if (!a.positionals.empty())
     return make_error("run: unexpected argument '%s' (the prompt goes after -p)",
                       a.positionals[0].c_str());

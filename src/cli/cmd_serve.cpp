@@ -18,6 +18,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/default_model.h"
 #include "cli/numeric_args.h"
 #include "runtime/chat_assets.h"
 #include "runtime/scheduler.h"
@@ -27,9 +28,6 @@
 
 namespace whale::cli {
 namespace {
-
-// The built-in default model (helper I's trained tiny DeepSeek-V3), used without --model.
-constexpr const char* kDefaultModel = "models/whale-kjv-tiny-f16.gguf";
 
 int serve(const Args& a) {
   // Signals go to one waiting thread, not to whichever thread the kernel picks: block them
@@ -43,10 +41,14 @@ int serve(const Args& a) {
 
   if (!a.positionals.empty())
     return fail(make_error("serve: unexpected argument '%s'", a.positionals[0].c_str()));
-  std::string model = a.get_or("--model", kDefaultModel);
-  if (!a.get("--model") && !std::filesystem::exists(model))
-    return fail(make_error("serve: no --model given and the default model %s does not exist",
-                           kDefaultModel));
+  std::string model;
+  if (auto m = a.get("--model")) {
+    model = *m;
+  } else {
+    auto d = default_model_path();  // the built-in trained tiny model (models/)
+    if (!d) return fail(d.error());
+    model = *d;
+  }
 
   int64_t port = 8080, ctx = 4096, kv_mib = 1024, max_batch = 16, max_queue = 256, prefill = 256,
           threads = 2, keepalive_s = 5, body_mib = 8, read_timeout = 30, request_timeout = 0;
