@@ -22,6 +22,7 @@
 
 #include "kernels/simd_kernels.h"
 #include "platform/fp16.h"
+#include "platform/result.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace whale::simd {

@@ -12,7 +12,7 @@
 
 namespace x86 {
 
-constexpr int kTokens = 4;
+constexpr int kTokens = 8;
 
 HWY_INLINE __m256i low_nibbles(__m256i v) {
   return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
@@ -153,7 +153,7 @@ HWY_INLINE void add_super_block(F& f, const uint8_t* blk, int64_t sb, const Q8Ro
     const __m256i w = f.load(s);
     const __m256i w_abs = F::kSigned ? _mm256_sign_epi8(w, w) : w;
     __m256* acc = (s & 1) ? acc_odd : acc_even;
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
       const int64_t tb = (t0 + t) * nb + b;
       const __m256i y = load256(x.q + tb * 32);
@@ -177,19 +177,24 @@ HWY_INLINE void dot_tokens(F& f, const uint8_t* row, int64_t n_super, const Q8Ro
                            float* out) {
   __m256 acc0[NT], acc1[NT];
   float min_acc[NT];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) {
     acc0[t] = _mm256_setzero_ps();
     acc1[t] = _mm256_setzero_ps();
     min_acc[t] = 0.0f;
   }
   int64_t sb = 0;
-  for (; sb + 1 < n_super; sb += 2) {
-    add_super_block<F, NT>(f, row + sb * F::kBytes, sb, x, t0, acc0, acc1, min_acc);
-    add_super_block<F, NT>(f, row + (sb + 1) * F::kBytes, sb + 1, x, t0, acc1, acc0, min_acc);
+  if constexpr (NT == 1) {
+    // One token: two alternating chains hide the FMA latency.
+    for (; sb + 1 < n_super; sb += 2) {
+      add_super_block<F, NT>(f, row + sb * F::kBytes, sb, x, t0, acc0, acc1, min_acc);
+      add_super_block<F, NT>(f, row + (sb + 1) * F::kBytes, sb + 1, x, t0, acc1, acc0, min_acc);
+    }
   }
-  if (sb < n_super) add_super_block<F, NT>(f, row + sb * F::kBytes, sb, x, t0, acc0, acc1, min_acc);
-#pragma GCC unroll 4
+  // Several tokens: their chains are independent already; one accumulator each.
+  for (; sb < n_super; ++sb)
+    add_super_block<F, NT>(f, row + sb * F::kBytes, sb, x, t0, acc0, acc0, min_acc);
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) out[t] = hsum(_mm256_add_ps(acc0[t], acc1[t])) - min_acc[t];
 }
 
@@ -205,7 +210,20 @@ void matvec(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64_t
       const int64_t nt = std::min<int64_t>(kTokens, n_tok - t0);
       for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* row = w.data + size_t(r) * w.row_stride;
+        static_assert(kTokens == 8, "one case per token count below");
         switch (nt) {
+          case 8:
+            dot_tokens<F, 8>(f, row, n_super, x, t0, out);
+            break;
+          case 7:
+            dot_tokens<F, 7>(f, row, n_super, x, t0, out);
+            break;
+          case 6:
+            dot_tokens<F, 6>(f, row, n_super, x, t0, out);
+            break;
+          case 5:
+            dot_tokens<F, 5>(f, row, n_super, x, t0, out);
+            break;
           case 4:
             dot_tokens<F, 4>(f, row, n_super, x, t0, out);
             break;
@@ -215,9 +233,11 @@ void matvec(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64_t
           case 2:
             dot_tokens<F, 2>(f, row, n_super, x, t0, out);
             break;
-          default:
+          case 1:
             dot_tokens<F, 1>(f, row, n_super, x, t0, out);
             break;
+          default:
+            WHALE_CHECK(false, "token group size out of range");
         }
         for (int64_t t = 0; t < nt; ++t) y[(t0 + t) * y_stride + r] = out[t];
       }
