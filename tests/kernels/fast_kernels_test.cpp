@@ -102,7 +102,8 @@ void check_matmul(TensorType type, const Shape& sh, uint32_t seed) {
 }
 
 TEST(FastKernels, MatmulMatchesReferenceForEveryTypeTargetAndShape) {
-  const Shape shapes[] = {{1, 1, 1}, {13, 3, 1}, {9, 2, 5}, {17, 1, 3}, {3, 1, 2}, {5, 2, 6}, {4, 1, 15}};
+  const Shape shapes[] = {{1, 1, 1}, {13, 3, 1}, {9, 2, 5}, {17, 1, 3},
+                          {3, 1, 2}, {5, 2, 6},  {4, 1, 15}};
   for_each_target([&] {
     uint32_t seed = 100;
     for (TensorType type : kTypes)
