@@ -77,21 +77,34 @@ struct Q4_0 {
   }
 };
 
+// Byte i = 0xFF where bit i of `bits` is set: broadcast, route byte i / 8 of the mask to byte i,
+// then compare against the single-bit selector 1 << (i % 8).
+HWY_INLINE __m256i bits_to_bytes(uint32_t bits) {
+  const __m256i route = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                          0x0101010101010101, 0x0000000000000000);
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(int(bits)), route);
+  const __m256i select = _mm256_set1_epi64x(int64_t(0x8040201008040201ULL));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select);
+}
+
+// Q5_0: Q4_0's nibble layout plus a fifth bit per element (bit i of the 32-bit qh).
 struct Q5_0 {
   static constexpr int kElems = 32, kBytes = 22;
   static constexpr bool kSigned = true, kScale16 = false, kHasMin = false;
-  HWY_ALIGN int8_t q[32];
+  const uint8_t* blk;
   float scale[1], min[1];
   HWY_INLINE void prepare(const uint8_t* b) {
+    blk = b;
     scale[0] = f16c(b);
-    uint32_t qh;
-    std::memcpy(&qh, b + 2, 4);
-    for (int j = 0; j < 16; ++j) {
-      q[j] = int8_t(((b[6 + j] & 0x0F) | (((qh >> j) & 1) << 4)) - 16);
-      q[j + 16] = int8_t(((b[6 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16);
-    }
   }
-  HWY_INLINE __m256i load(int) const { return load256(q); }
+  HWY_INLINE __m256i load(int) const {
+    uint32_t qh;
+    std::memcpy(&qh, blk + 2, 4);
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 6));
+    const __m256i lo = low_nibbles(_mm256_set_m128i(_mm_srli_epi16(v, 4), v));
+    const __m256i hi = _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10));
+    return _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(16));
+  }
 };
 
 struct Q4_K {
