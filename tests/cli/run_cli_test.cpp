@@ -155,7 +155,7 @@ TEST_F(RunCli, ReasoningOpenedByTheTemplateIsMarked) {
 
 TEST_F(RunCli, BadArgumentsGiveOneErrorLine) {
   const std::string m = model_;
-  expect_one_error({"run"});
+  expect_one_error({"run", "-p"});  // an option without its value
   expect_one_error({"run", "--model", "/nonexistent/model", "-p", "x"});
   expect_one_error({"run", "--model", m, "-p", "x", "--temp", "-1"});
   expect_one_error({"run", "--model", m, "-p", "x", "--temp", "hot"});
