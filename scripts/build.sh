@@ -13,4 +13,9 @@ case "$kind" in
   *) echo "usage: $0 [release|asan|fuzz]" >&2; exit 2 ;;
 esac
 cmake -S . -B "$dir" -G Ninja "${flags[@]}" >/dev/null
-ninja -C "$dir" -j "$jobs"
+targets=()
+if [ "$kind" = fuzz ]; then
+  # Only the libFuzzer targets (one per fuzz/*.cpp) and the libraries they link.
+  for f in fuzz/*.cpp; do targets+=("$(basename "$f" .cpp)"); done
+fi
+ninja -C "$dir" -j "$jobs" "${targets[@]}"
