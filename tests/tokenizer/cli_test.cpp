@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include <unistd.h>
+
 namespace {
 
 struct CliRun {
@@ -17,7 +19,8 @@ struct CliRun {
 
 CliRun run(const std::string& args, const std::string& input) {
   const char* bin = std::getenv("WHALE_BIN");
-  std::string in = ::testing::TempDir() + "/whale_cli_in.txt";
+  // One file per process: ctest runs the tests of this binary in parallel processes.
+  std::string in = ::testing::TempDir() + "/whale_cli_in_" + std::to_string(getpid()) + ".txt";
   std::ofstream(in, std::ios::binary) << input;
   std::string cmd = std::string(bin) + " " + args + " < " + in + " 2>&1";
   CliRun r{0, {}};

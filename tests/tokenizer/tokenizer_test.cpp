@@ -1,6 +1,7 @@
 // Tokenizer: BPE on a tiny hand-made vocabulary, the streaming decoder, hostile tokenizer.json
 // files, and the real DeepSeek-V3 / Qwen3 / Llama-3.1 tokenizers (HF files and their GGUF form).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -258,7 +259,8 @@ TEST(RealTokenizers, GgufMetadataTokenizesLikeTokenizerJson) {
     ASSERT_TRUE(meta.ok()) << meta.error().message;
     GgufWriter w;
     tokenizer_to_gguf(meta.value(), w);
-    std::string path = ::testing::TempDir() + "/whale_tok_" + name + ".gguf";
+    std::string path =
+        ::testing::TempDir() + "/whale_tok_" + name + "_" + std::to_string(getpid()) + ".gguf";
     ASSERT_TRUE(w.write(path).ok());
     auto g = GgufFile::open(path);
     ASSERT_TRUE(g.ok()) << g.error().message;
