@@ -53,6 +53,8 @@ EXACT_TOLERANCE = 1e-4  # relative to max |logit|
 # same q8_0 files agrees with the reference on 0.917 (v2-lite) .. 0.990 (qwen2) of positions,
 # with KL 2.1e-5 .. 8.9e-4; whale tracks it (0.948 .. 0.979, 1.1e-5 .. 4.1e-4). Bounds: about
 # 3x the worst measured KL, top-1 a margin below the worst measured agreement.
+# The ">= 98% top-1" is asserted where logits are peaked as in a real model: on the
+# trained default model (tests/model/check_quant_trained.py: q8_0 0.989 over 2048 positions).
 QUANT_BOUNDS = {
     "f16": (0.98, 1e-6),
     "bf16": (0.98, 1e-6),
