@@ -385,15 +385,6 @@ void Deepseek2Model::forward(const BatchView& b, Workspace& ws, float* logits) c
                 b.pool);
 }
 
-Result<MlpWeights> load_mlp(WeightSource& s, const std::string& p, const std::string& suffix,
-                            int64_t H, int64_t I) {
-  MlpWeights m;
-  WHALE_LOAD(m.gate, s.matrix(p + "ffn_gate" + suffix + ".weight", {H, I}));
-  WHALE_LOAD(m.up, s.matrix(p + "ffn_up" + suffix + ".weight", {H, I}));
-  WHALE_LOAD(m.down, s.matrix(p + "ffn_down" + suffix + ".weight", {I, H}));
-  return m;
-}
-
 Status load_moe(WeightSource& s, const ModelConfig& c, const std::string& p, MlaLayer& l) {
   const int64_t H = c.hidden_size, E = c.n_routed_experts, I = c.moe_intermediate_size;
   l.moe = true;
@@ -457,13 +448,7 @@ Result<MlaWeights> load_weights(WeightSource& s) {
     w.layers.push_back(std::move(l));
   }
   WHALE_LOAD(w.output_norm, s.vector("output_norm.weight", H));
-  if (s.has("output.weight")) {
-    WHALE_LOAD(w.output, s.matrix("output.weight", {H, V}));
-  } else if (c.tie_word_embeddings) {
-    w.output = w.token_embd;
-  } else {
-    return make_error("no output.weight (lm_head) and tie_word_embeddings is false");
-  }
+  WHALE_LOAD(w.output, load_output_head(s, w.token_embd, H, V));
   return w;
 }
 

@@ -2,12 +2,29 @@
 
 #include <cstring>
 
+#include "model/weight_source.h"
 #include "platform/thread_pool.h"
 
 namespace whale {
 
 void embed_tokens(const MatrixView& table, std::span<const int32_t> tokens, float* x) {
   for (size_t i = 0; i < tokens.size(); ++i) matrix_row(table, tokens[i], x + i * table.cols);
+}
+
+Result<MlpWeights> load_mlp(WeightSource& s, const std::string& prefix, const std::string& suffix,
+                            int64_t hidden, int64_t inter) {
+  MlpWeights m;
+  WHALE_LOAD(m.gate, s.matrix(prefix + "ffn_gate" + suffix + ".weight", {hidden, inter}));
+  WHALE_LOAD(m.up, s.matrix(prefix + "ffn_up" + suffix + ".weight", {hidden, inter}));
+  WHALE_LOAD(m.down, s.matrix(prefix + "ffn_down" + suffix + ".weight", {inter, hidden}));
+  return m;
+}
+
+Result<MatrixView> load_output_head(WeightSource& s, const MatrixView& token_embd, int64_t hidden,
+                                    int64_t vocab) {
+  if (s.has("output.weight")) return s.matrix("output.weight", {hidden, vocab});
+  if (s.config().tie_word_embeddings) return token_embd;
+  return make_error("no output.weight (lm_head) and tie_word_embeddings is false");
 }
 
 void swiglu_mlp(const MlpWeights& w, const float* x, int64_t n, float* gate_buf, float* up_buf,

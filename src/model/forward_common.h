@@ -4,11 +4,15 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "kernels/kernels.h"
+#include "platform/result.h"
 #include "platform/thread_pool.h"
 
 namespace whale {
+
+class WeightSource;
 
 // x[i] = row tokens[i] of the embedding table ([vocab x hidden]).
 void embed_tokens(const MatrixView& table, std::span<const int32_t> tokens, float* x);
@@ -20,6 +24,9 @@ struct MlpWeights {
   MatrixView up;    // [inter, hidden]
   MatrixView down;  // [hidden, inter]
 };
+// The MLP weights {prefix}ffn_{gate,up,down}{suffix}.weight of a [hidden -> inter] MLP.
+Result<MlpWeights> load_mlp(WeightSource& s, const std::string& prefix, const std::string& suffix,
+                            int64_t hidden, int64_t inter);
 void swiglu_mlp(const MlpWeights& w, const float* x, int64_t n, float* gate_buf, float* up_buf,
                 float* out, ThreadPool* pool);
 
@@ -28,6 +35,11 @@ void swiglu_mlp(const MlpWeights& w, const float* x, int64_t n, float* gate_buf,
 void output_logits(const float* x, int64_t hidden, const float* norm, double eps,
                    const MatrixView& output, std::span<const int32_t> rows, float* gathered,
                    float* logits, ThreadPool* pool);
+
+// The output projection [vocab x hidden]: output.weight, else the embedding table when the
+// config ties them, else an Error.
+Result<MatrixView> load_output_head(WeightSource& s, const MatrixView& token_embd, int64_t hidden,
+                                    int64_t vocab);
 
 // Threads available to a body of `pool` (1 without a pool): the number of per-thread scratch
 // copies a parallel loop needs.

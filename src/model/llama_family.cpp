@@ -175,19 +175,11 @@ Result<LlamaWeights> load_weights(WeightSource& s) {
     WHALE_LOAD(l.bv, optional_vector(s, p + "attn_v.bias", nkv));
     WHALE_LOAD(l.bo, optional_vector(s, p + "attn_output.bias", H));
     WHALE_LOAD(l.ffn_norm, s.vector(p + "ffn_norm.weight", H));
-    WHALE_LOAD(l.mlp.gate, s.matrix(p + "ffn_gate.weight", {H, I}));
-    WHALE_LOAD(l.mlp.up, s.matrix(p + "ffn_up.weight", {H, I}));
-    WHALE_LOAD(l.mlp.down, s.matrix(p + "ffn_down.weight", {I, H}));
+    WHALE_LOAD(l.mlp, load_mlp(s, p, "", H, I));
     w.layers.push_back(l);
   }
   WHALE_LOAD(w.output_norm, s.vector("output_norm.weight", H));
-  if (s.has("output.weight")) {
-    WHALE_LOAD(w.output, s.matrix("output.weight", {H, V}));
-  } else if (c.tie_word_embeddings) {
-    w.output = w.token_embd;
-  } else {
-    return make_error("no output.weight (lm_head) and tie_word_embeddings is false");
-  }
+  WHALE_LOAD(w.output, load_output_head(s, w.token_embd, H, V));
   return w;
 }
 
