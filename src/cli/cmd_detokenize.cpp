@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/token_io.h"
 #include "tokenizer/tokenizer.h"
 
 namespace whale::cli {
@@ -41,13 +42,7 @@ int cmd_detokenize(const std::vector<std::string>& argv) {
   auto args = parse_args(argv, {"--model"}, {"--jsonl"});
   if (!args.ok()) return fail(args.error());
   const Args& a = args.value();
-  auto model = a.get("--model");
-  if (!model)
-    return fail(
-        make_error("detokenize: --model M is required (a .gguf file or a tokenizer directory)"));
-  if (!a.positionals.empty())
-    return fail(make_error("detokenize: unexpected argument %s", a.positionals[0].c_str()));
-  auto tok = Tokenizer::from_path(*model);
+  auto tok = tokenizer_from_args(a, "detokenize");
   if (!tok.ok()) return fail(tok.error());
   std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   std::string out;
@@ -56,23 +51,17 @@ int cmd_detokenize(const std::vector<std::string>& argv) {
     if (!ids.ok()) return fail(ids.error());
     out = tok->decode(ids.value());
   } else {
-    size_t line_no = 0;
-    for (size_t pos = 0; pos < text.size();) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) nl = text.size();
-      std::string_view line(text.data() + pos, nl - pos);
-      pos = nl + 1;
-      ++line_no;
-      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    Status st = for_each_line(text, [&](std::string_view line, size_t line_no) -> Status {
       auto ids = parse_ids(line, tok.value(), "line " + std::to_string(line_no));
-      if (!ids.ok()) return fail(ids.error());
+      if (!ids.ok()) return ids.error();
       out += nlohmann::json(tok->decode(ids.value()))
                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       out += '\n';
-    }
+      return {};
+    });
+    if (!st.ok()) return fail(st.error());
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return std::fflush(stdout) == 0 ? 0 : fail(make_error("detokenize: could not write the output"));
+  return write_output(out, "detokenize");
 }
 
 }  // namespace whale::cli

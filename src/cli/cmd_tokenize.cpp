@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/token_io.h"
 #include "platform/mapped_file.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
@@ -39,13 +40,7 @@ int cmd_tokenize(const std::vector<std::string>& argv) {
   auto args = parse_args(argv, {"--model", "--file"}, {"--special", "--jsonl"});
   if (!args.ok()) return fail(args.error());
   const Args& a = args.value();
-  auto model = a.get("--model");
-  if (!model)
-    return fail(
-        make_error("tokenize: --model M is required (a .gguf file or a tokenizer directory)"));
-  if (!a.positionals.empty())
-    return fail(make_error("tokenize: unexpected argument %s", a.positionals[0].c_str()));
-  auto tok = Tokenizer::from_path(*model);
+  auto tok = tokenizer_from_args(a, "tokenize");
   if (!tok.ok()) return fail(tok.error());
   auto input = read_input(a);
   if (!input.ok()) return fail(input.error());
@@ -58,25 +53,18 @@ int cmd_tokenize(const std::vector<std::string>& argv) {
     tok->encode(input.value(), special, ids);
     append_ids(ids, out);
   } else {
-    const std::string& text = input.value();
-    size_t line_no = 0;
-    for (size_t pos = 0; pos < text.size();) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) nl = text.size();
-      std::string_view line(text.data() + pos, nl - pos);
-      pos = nl + 1;
-      ++line_no;
-      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank line
+    Status st = for_each_line(input.value(), [&](std::string_view line, size_t line_no) -> Status {
       auto j = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
       if (j.is_discarded() || !j.is_string())
-        return fail(make_error("tokenize: line %zu is not a JSON string", line_no));
+        return make_error("tokenize: line %zu is not a JSON string", line_no);
       ids.clear();
       tok->encode(j.get_ref<const std::string&>(), special, ids);
       append_ids(ids, out);
-    }
+      return {};
+    });
+    if (!st.ok()) return fail(st.error());
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return std::fflush(stdout) == 0 ? 0 : fail(make_error("tokenize: could not write the output"));
+  return write_output(out, "tokenize");
 }
 
 }  // namespace whale::cli
