@@ -3,8 +3,10 @@
 //             [--db PATH] [--threads N] [--keepalive S] [--max-body MIB] [--read-timeout S]
 //             [--request-timeout S] [--kv-idle S]
 //
-// --kv-memory bounds the KV caches (one slot per sequence of --ctx tokens); idle slots keep
-// their tokens as the prefix cache and their memory is freed after --kv-idle seconds.
+// --kv-memory bounds the KV memory: pages of 16 tokens shared by all sequences, allocated as
+// they grow (a request reserves prompt + max_tokens, or --ctx without max_tokens). Full pages
+// stay cached as the prefix cache until the memory is needed or they have been unused for
+// --kv-idle seconds.
 //
 // An OpenAI / DeepSeek-compatible HTTP API (see src/server/api_server.h) with continuous
 // batching over one loaded model. The engine runs on its own thread; the network threads only
@@ -111,6 +113,7 @@ int serve(const Args& a) {
   so.max_wait_seconds = max_wait;
   so.kv_idle_seconds = kv_idle;
   const uint64_t slot_bytes = KvCache::bytes_for(engine.value()->kv_layout(), ctx);
+  const uint64_t page_bytes = KvCache::page_bytes(engine.value()->kv_layout());
   if (slot_bytes > so.kv_budget_bytes)
     return fail(
         make_error("--kv-memory %lld MiB does not hold one sequence of %lld tokens "
@@ -141,10 +144,11 @@ int serve(const Args& a) {
       });
   if (!http) return fail(http.error());
   std::fprintf(stderr,
-               "whale serve: %s on http://%s:%u (context %lld, %lld KV slots, batch %d%s)\n",
+               "whale serve: %s on http://%s:%u (context %lld, %lld KV pages of %lld tokens, batch "
+               "%d%s)\n",
                ao.model_id.c_str(), ho.host.c_str(), unsigned(http.value()->port()), (long long)ctx,
-               (long long)std::max<uint64_t>(1, so.kv_budget_bytes / slot_bytes), so.max_running,
-               auth ? ", keys required" : "");
+               (long long)std::max<uint64_t>(1, so.kv_budget_bytes / page_bytes),
+               (long long)KvCache::kPageTokens, so.max_running, auth ? ", keys required" : "");
   std::fflush(stderr);
 
   server::HttpServer* h = http.value().get();

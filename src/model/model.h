@@ -29,13 +29,17 @@ struct KvLayout {
   int64_t floats_per_token = 0;
 };
 
-// One sequence's cache memory: [n_layers][capacity][floats_per_token].
+// One sequence's cache memory, in pages of 2^page_shift tokens: page i holds positions
+// [i << page_shift, (i + 1) << page_shift) of every layer as [n_layers][page tokens]
+// [floats_per_token]. Pages are separate blocks so the server can share a prompt's pages between
+// sequences (runtime/radix_cache.h); at() is the only way the models reach the cache.
 struct KvView {
-  float* data = nullptr;
-  int64_t capacity = 0;
+  float* const* pages = nullptr;  // page table
+  int64_t page_shift = 0;
   int64_t floats_per_token = 0;
   float* at(int64_t layer, int64_t pos) const {
-    return data + (layer * capacity + pos) * floats_per_token;
+    const int64_t mask = (int64_t(1) << page_shift) - 1;
+    return pages[pos >> page_shift] + ((layer << page_shift) + (pos & mask)) * floats_per_token;
   }
 };
 

@@ -1,6 +1,11 @@
 // One sequence's KV cache: memory for `capacity` positions of every layer, laid out as the
 // model's KvLayout says (MLA: normalized latent + roped shared key per token, ~70 KB/token for
 // DeepSeek-V3 in f32 instead of ~4.9 MB for expanded per-head keys and values).
+//
+// The memory is a table of pages of kPageTokens positions (see KvView). A cache either owns one
+// contiguous block cut into pages (create: the CLI, sessions, tests) or has no memory of its own
+// and maps pages its owner supplies (over_pages: the server, whose pages come from a PagePool
+// and may be shared with other sequences through the prefix cache).
 #pragma once
 
 #include <cstdint>
@@ -13,25 +18,51 @@ namespace whale {
 
 class KvCache {
  public:
+  static constexpr int64_t kPageShift = 4;
+  static constexpr int64_t kPageTokens = int64_t(1) << kPageShift;
+
   // capacity: the context length in tokens (> 0). Too large a request is an Error, not a
   // bad_alloc.
   static Result<KvCache> create(const KvLayout& layout, int64_t capacity);
+  // An empty cache whose pages the caller adds (push_page); its capacity is the pages' tokens.
+  static KvCache over_pages(const KvLayout& layout);
 
-  int64_t capacity() const { return capacity_; }
+  KvCache() = default;
+  KvCache(KvCache&&) = default;
+  KvCache& operator=(KvCache&&) = default;
+  KvCache(const KvCache&) = delete;  // the page table points into data_
+  KvCache& operator=(const KvCache&) = delete;
+
+  int64_t capacity() const { return owned() ? capacity_ : int64_t(pages_.size()) * kPageTokens; }
   // Positions [0, length) hold valid entries.
   int64_t length() const { return length_; }
   void set_length(int64_t n) { length_ = n; }
-  size_t bytes() const { return data_.size() * sizeof(float); }
-  KvView view() { return {data_.data(), capacity_, layout_.floats_per_token}; }
+  // Memory this cache addresses (owned, or the mapped pages).
+  size_t bytes() const { return pages_.size() * size_t(page_bytes(layout_)); }
+  KvView view() const { return {pages_.data(), kPageShift, layout_.floats_per_token}; }
 
-  // Bytes a cache of `capacity` tokens needs (for messages before allocating).
+  // The page table (over_pages caches). Page i holds positions [i, i + 1) * kPageTokens.
+  size_t page_count() const { return pages_.size(); }
+  float* page(size_t i) const { return pages_[i]; }
+  void push_page(float* p) { pages_.push_back(p); }
+  void set_page(size_t i, float* p) { pages_[i] = p; }
+  void clear_pages() {
+    pages_.clear();
+    length_ = 0;
+  }
+
+  // Bytes of one page, and of a cache of `capacity` tokens (whole pages).
+  static uint64_t page_bytes(const KvLayout& layout);
   static uint64_t bytes_for(const KvLayout& layout, int64_t capacity);
 
  private:
+  bool owned() const { return !data_.empty(); }
+
   KvLayout layout_;
   int64_t capacity_ = 0;
   int64_t length_ = 0;
   std::vector<float> data_;
+  std::vector<float*> pages_;
 };
 
 }  // namespace whale

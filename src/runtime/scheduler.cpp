@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <optional>
 
 #include "runtime/json_constraint.h"
@@ -40,9 +41,16 @@ struct Scheduler::Sequence {
   StopMatcher stop;
   ReasoningSplitter splitter;
   SteadyClock::time_point submitted, admitted, last_token;
-  int slot = -1;
-  int64_t prefilled = 0;  // prompt tokens whose KV is in the slot
-  int32_t pending = -1;   // sampled, not yet evaluated
+  // KV: the cache maps `pages` (one pool reference each); the first `tree_pages` of them are
+  // the pages of the prefix-cache path ending at `node`. `tokens` are those whose KV it holds.
+  KvCache cache;
+  std::vector<PagePool::PageId> pages;
+  RadixCache::Node* node = nullptr;
+  size_t tree_pages = 0;
+  std::vector<int32_t> tokens;
+  int64_t reserved_pages = 0;  // the most pages it may map (admission's reservation)
+  int64_t prefilled = 0;       // prompt tokens whose KV is in the cache
+  int32_t pending = -1;        // sampled, not yet evaluated
   bool done = false;
   GenerationUsage usage;
   GenerationUpdate out;  // gathered during a step, sent at its end
@@ -80,9 +88,10 @@ Scheduler::Scheduler(std::shared_ptr<const Engine> engine, Tokenizer tokenizer,
     : engine_(std::move(engine)),
       tok_(std::move(tokenizer)),
       opts_(options),
-      kv_(engine_->kv_layout(), options.context, options.kv_budget_bytes),
+      pool_(KvCache::page_bytes(engine_->kv_layout()), options.kv_budget_bytes),
+      cache_(pool_),
       metrics_(initial_metrics()) {
-  opts_.max_running = std::max(1, std::min(opts_.max_running, int(kv_.slot_count())));
+  opts_.max_running = std::max(1, opts_.max_running);
   opts_.prefill_chunk = std::max(1, opts_.prefill_chunk);
   thread_ = std::thread([this] { loop(); });
 }
@@ -165,7 +174,7 @@ void Scheduler::loop() {
       auto ready = [&] { return stop_ || !incoming_.empty() || !running_.empty(); };
       if (!waiting_.empty())  // queued requests need their cancel and max-wait checks
         cv_.wait_for(lock, std::chrono::milliseconds(50), ready);
-      else if (opts_.kv_idle_seconds > 0 && kv_.idle_allocated() > 0)  // to free idle memory
+      else if (opts_.kv_idle_seconds > 0 && pool_.allocated() > 0)  // to free idle memory
         cv_.wait_for(lock, std::chrono::milliseconds(250), ready);
       else
         cv_.wait(lock, ready);
@@ -179,9 +188,15 @@ void Scheduler::loop() {
     admit_waiting(SteadyClock::now());
     if (!running_.empty()) step();
     if (opts_.kv_idle_seconds > 0) {
-      const size_t freed =
-          kv_.trim(SteadyClock::now() - std::chrono::duration_cast<SteadyClock::duration>(
-                                            std::chrono::duration<double>(opts_.kv_idle_seconds)));
+      size_t freed = cache_.evict_idle(SteadyClock::now() -
+                                       std::chrono::duration_cast<SteadyClock::duration>(
+                                           std::chrono::duration<double>(opts_.kv_idle_seconds)));
+      {
+        std::lock_guard lock(mu_);
+        metrics_.kv_pages_evicted += freed;
+      }
+      // Free pages carry nothing worth keeping: with no sequence running their memory goes.
+      if (running_.empty()) freed += pool_.trim();
 #ifdef __GLIBC__
       // glibc keeps freed memory in its arenas (the engine thread has its own): hand it back
       // to the system once the server is idle, so its memory returns to the baseline.
@@ -221,23 +236,21 @@ void Scheduler::admit_waiting(SteadyClock::time_point now) {
   }
   while (!waiting_.empty() && int(running_.size()) < opts_.max_running) {
     Sequence& s = *waiting_.front();
-    auto got = kv_.acquire(s.req.prompt);
-    if (!got) {
-      if (!running_.empty()) break;  // memory frees up when a running sequence ends
-      finish(s, FinishReason::kError, got.error().message);
-      waiting_.pop_front();
-      continue;
+    if (!try_admit(s, now)) {
+      if (s.done) {  // can never fit
+        waiting_.pop_front();
+        continue;
+      }
+      break;  // memory frees up when a running sequence ends
     }
-    s.slot = got->slot;
-    s.prefilled = got->reused;
     s.admitted = now;
     s.usage.prompt_tokens = int64_t(s.req.prompt.size());
-    s.usage.cache_hit_tokens = got->reused;
+    s.usage.cache_hit_tokens = s.prefilled;
     s.out.started = true;
     {
       std::lock_guard lock(mu_);
       metrics_.prompt_tokens += uint64_t(s.req.prompt.size());
-      metrics_.cache_hit_tokens += uint64_t(got->reused);
+      metrics_.cache_hit_tokens += uint64_t(s.prefilled);
     }
     running_.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
@@ -263,16 +276,17 @@ void Scheduler::step() {
   int64_t prefill_budget = opts_.prefill_chunk;
   for (size_t i = 0; i < running_.size(); ++i) {
     Sequence& s = *running_[i];
-    caches_.push_back(&kv_.cache(s.slot));
-    const int32_t pos = int32_t(kv_.tokens(s.slot).size());
+    caches_.push_back(&s.cache);
+    const int32_t pos = int32_t(s.tokens.size());
     if (s.pending >= 0) {
+      if (!grow(s, pos + 1)) continue;
       batch_.add(s.pending, pos, int32_t(i), true);
       logit_owner.push_back(&s);
       continue;
     }
     const int64_t left = int64_t(s.req.prompt.size()) - s.prefilled;
     const int64_t n = std::min(left, prefill_budget);
-    if (n <= 0) continue;
+    if (n <= 0 || !grow(s, pos + n)) continue;
     prefill_budget -= n;
     for (int64_t j = 0; j < n; ++j) {
       const bool last = s.prefilled + j + 1 == int64_t(s.req.prompt.size());
@@ -290,12 +304,13 @@ void Scheduler::step() {
     // What each sequence's cache now holds.
     for (size_t i = 0; i < batch_.size(); ++i) {
       Sequence& s = *running_[size_t(batch_.seq_ids[i])];
-      kv_.tokens(s.slot).push_back(batch_.tokens[i]);
+      s.tokens.push_back(batch_.tokens[i]);
       if (s.pending >= 0)
         s.pending = -1;
       else
         ++s.prefilled;
     }
+    for (auto& s : running_) publish_full_pages(*s, now);
     const size_t v = size_t(engine_->vocab_size());
     for (size_t r = 0; r < logit_owner.size(); ++r)
       sample_and_emit(*logit_owner[r], std::span<const float>(logits_.data() + r * v, v));
@@ -312,12 +327,17 @@ void Scheduler::step() {
 void Scheduler::update_gauges() {
   std::lock_guard lock(mu_);
   metrics_.running = int64_t(running_.size());
-  metrics_.kv_slots = int64_t(kv_.slot_count());
-  metrics_.kv_slots_busy = int64_t(kv_.busy_count());
-  metrics_.kv_bytes_allocated = kv_.allocated_bytes();
+  metrics_.kv_slots = opts_.max_running;
+  metrics_.kv_slots_busy = int64_t(running_.size());
+  metrics_.kv_bytes_allocated = pool_.allocated_bytes();
   metrics_.kv_budget_bytes = opts_.kv_budget_bytes;
-  metrics_.kv_tokens_busy = kv_.busy_tokens();
-  metrics_.kv_tokens_capacity = int64_t(kv_.slot_count()) * opts_.context;
+  const int64_t P = KvCache::kPageTokens;
+  metrics_.kv_page_tokens = P;
+  metrics_.kv_pages_total = int64_t(pool_.capacity());
+  metrics_.kv_pages_used = int64_t(pool_.live());
+  metrics_.kv_pages_cached = int64_t(cache_.size());
+  metrics_.kv_tokens_busy = int64_t(pool_.live() - pool_.cached_idle()) * P;
+  metrics_.kv_tokens_capacity = int64_t(pool_.capacity()) * P;
 }
 
 void Scheduler::sample_and_emit(Sequence& s, std::span<const float> logits) {
@@ -360,7 +380,7 @@ void Scheduler::sample_and_emit(Sequence& s, std::span<const float> logits) {
     return finish(s, FinishReason::kStop);
   if (s.req.max_tokens >= 0 && s.usage.completion_tokens >= s.req.max_tokens)
     return finish(s, FinishReason::kLength);
-  if (int64_t(kv_.tokens(s.slot).size()) >= opts_.context) return finish(s, FinishReason::kLength);
+  if (int64_t(s.tokens.size()) >= opts_.context) return finish(s, FinishReason::kLength);
   s.pending = t.token;
 }
 
@@ -381,10 +401,7 @@ void Scheduler::finish(Sequence& s, FinishReason why, std::string error) {
   s.out.finish = why;
   s.out.error = std::move(error);
   s.out.usage = s.usage;
-  if (s.slot >= 0) {
-    kv_.release(s.slot);
-    s.slot = -1;
-  }
+  release_pages(s);  // a cancelled sequence's memory is free at once
   {
     std::lock_guard lock(mu_);
     if (why == FinishReason::kCancelled) ++metrics_.requests_cancelled;
@@ -400,6 +417,117 @@ void Scheduler::finish(Sequence& s, FinishReason why, std::string error) {
     }
   }
   s.sink(std::move(s.out));
+}
+
+// Reserves the pages `s` may reach and maps its longest cached prefix. False when the pool
+// cannot hold the reservation now (s waits), or never (s is finished with an error).
+bool Scheduler::try_admit(Sequence& s, SteadyClock::time_point now) {
+  const std::span<const int32_t> prompt = s.req.prompt;
+  const int64_t P = KvCache::kPageTokens, n = int64_t(prompt.size());
+  const int64_t reach =
+      s.req.max_tokens < 0 ? opts_.context : std::min(opts_.context, n + s.req.max_tokens);
+  const int64_t reserve = (reach + P - 1) / P;
+  if (uint64_t(reserve) > pool_.capacity()) {
+    finish(s, FinishReason::kError,
+           "the request needs " + std::to_string(reserve * P) +
+               " tokens of KV memory; --kv-memory holds " + std::to_string(pool_.capacity() * P));
+    return false;
+  }
+  RadixCache::Match m = cache_.match(prompt, size_t(n / P), now);
+  // The last prompt token must run to give logits: a prompt matched to its end gets a private
+  // copy of its last page (copy on write) and recomputes that one token into it.
+  const bool copy_last = int64_t(m.pages.size()) * P > n - 1;
+  int64_t outstanding = 0;  // pages running sequences may still allocate
+  for (const auto& r : running_)
+    outstanding += std::max<int64_t>(0, r->reserved_pages - int64_t(r->pages.size()));
+  const int64_t fresh = reserve - int64_t(m.pages.size()) + (copy_last ? 1 : 0);
+  const int64_t room = int64_t(pool_.capacity()) - int64_t(pool_.live()) +
+                       int64_t(pool_.cached_idle()) - outstanding;
+  if (fresh > room) {
+    for (auto p : m.pages) pool_.release(p);
+    return false;
+  }
+  s.cache = KvCache::over_pages(engine_->kv_layout());
+  s.pages = std::move(m.pages);
+  s.node = m.node;
+  s.tree_pages = s.pages.size();
+  for (auto p : s.pages) s.cache.push_page(pool_.data(p));
+  int64_t hits = int64_t(s.pages.size()) * P;
+  if (copy_last) {
+    const PagePool::PageId copy = new_page();  // fits: `room` counted it
+    WHALE_CHECK(copy != PagePool::kNoPage, "KV page reservation broken");
+    std::memcpy(pool_.data(copy), pool_.data(s.pages.back()), pool_.page_bytes());
+    pool_.release(s.pages.back());
+    s.pages.back() = copy;
+    s.cache.set_page(s.pages.size() - 1, pool_.data(copy));
+    s.node = RadixCache::parent_of(s.node);
+    --s.tree_pages;
+    hits = n - 1;
+  }
+  s.tokens.assign(prompt.begin(), prompt.begin() + hits);
+  s.cache.set_length(hits);
+  s.prefilled = hits;
+  s.reserved_pages = reserve;
+  return true;
+}
+
+// A page from the pool, evicting cached pages no sequence maps when it is full (a slice of
+// them at once: each eviction pass walks the tree).
+PagePool::PageId Scheduler::new_page() {
+  PagePool::PageId p = pool_.allocate();
+  if (p == PagePool::kNoPage) {
+    const size_t evicted = cache_.evict(std::max<size_t>(1, pool_.capacity() / 64));
+    {
+      std::lock_guard lock(mu_);
+      metrics_.kv_pages_evicted += evicted;
+    }
+    p = pool_.allocate();
+  }
+  return p;
+}
+
+// Maps pages until the cache holds `tokens` positions. Admission reserved them, so failing is
+// a broken invariant or an allocation failure: the sequence ends with an error.
+bool Scheduler::grow(Sequence& s, int64_t tokens) {
+  while (s.cache.capacity() < tokens) {
+    const PagePool::PageId p = new_page();
+    if (p == PagePool::kNoPage) {
+      finish(s, FinishReason::kError, "out of KV memory");
+      return false;
+    }
+    s.pages.push_back(p);
+    s.cache.push_page(pool_.data(p));
+  }
+  return true;
+}
+
+// Adds the sequence's newly full pages to the prefix cache. Where the cache already has the
+// same tokens (another sequence computed them), the sequence maps the cached page instead of
+// its own, so its page table stays the cached path and that path cannot be evicted under it.
+void Scheduler::publish_full_pages(Sequence& s, SteadyClock::time_point now) {
+  const size_t P = size_t(KvCache::kPageTokens);
+  while (!s.done && (s.tree_pages + 1) * P <= s.tokens.size()) {
+    const size_t i = s.tree_pages;
+    const auto tokens = std::span<const int32_t>(s.tokens).subspan(i * P, P);
+    RadixCache::Node* node = cache_.insert(s.node, tokens, s.pages[i], now);
+    const PagePool::PageId cached = RadixCache::page_of(node);
+    if (cached != s.pages[i]) {
+      pool_.retain(cached);
+      pool_.release(s.pages[i]);
+      s.pages[i] = cached;
+      s.cache.set_page(i, pool_.data(cached));
+    }
+    s.node = node;
+    ++s.tree_pages;
+  }
+}
+
+void Scheduler::release_pages(Sequence& s) {
+  for (auto p : s.pages) pool_.release(p);
+  s.pages.clear();
+  s.cache.clear_pages();
+  s.node = nullptr;
+  s.tree_pages = 0;
 }
 
 const std::vector<std::string>* Scheduler::token_bytes() {

@@ -1,13 +1,20 @@
 // Continuous batching for the server: many generation requests share one Engine.
 //
-// One engine thread runs steps. Each step admits waiting requests into free KV slots (taking
-// their longest cached prefix from the PrefixCache), then evaluates ONE batch holding a token
-// for every decoding sequence plus a chunk of at most `prefill_chunk` tokens of each prompt
-// still being prefilled, so long prompts never stall the others for more than a chunk. After
-// the forward pass each sequence that got logits samples its next token, runs it through
-// detokenization, stop strings and reasoning splitting, and reports the new text to its sink.
-// Sequences leave the batch the moment they finish or are cancelled, and their slot is free
-// for the next step.
+// One engine thread runs steps. Each step admits waiting requests whose KV pages fit in the
+// memory budget (mapping their longest cached prefix from the RadixCache by reference), then
+// evaluates ONE batch holding a token for every decoding sequence plus a chunk of at most
+// `prefill_chunk` tokens of each prompt still being prefilled, so long prompts never stall the
+// others for more than a chunk. After the forward pass each sequence that got logits samples its
+// next token, runs it through detokenization, stop strings and reasoning splitting, and reports the
+// new text to its sink. Sequences leave the batch the moment they finish or are cancelled: their
+// pages go back to the pool at once, except full pages, which stay in the prefix cache for later
+// prompts.
+//
+// KV memory (PagePool): a sequence's pages are allocated as it grows, but admission reserves
+// what it may reach - prompt + max_tokens, or the whole context without max_tokens - so a
+// running sequence never runs out of pages; a request that does not fit waits in the queue
+// (bounded by max_wait_seconds). Cached pages that no sequence maps count as free: they are
+// evicted, least recently used first, when the pool needs their room.
 //
 // Callers (the network threads) never block on the model: submit() only takes a lock to queue
 // the request; sinks are called on the engine thread and must return quickly (post, not wait).
@@ -26,7 +33,8 @@
 #include <vector>
 
 #include "runtime/engine.h"
-#include "runtime/prefix_cache.h"
+#include "runtime/page_pool.h"
+#include "runtime/radix_cache.h"
 #include "runtime/sampler.h"
 #include "tokenizer/tokenizer.h"
 
@@ -89,11 +97,11 @@ class GenerationTicket {
 struct SchedulerOptions {
   int64_t context = 4096;  // tokens per sequence
   uint64_t kv_budget_bytes = 1ull << 30;
-  int max_running = 16;          // sequences in the batch at once (capped by the KV slots)
+  int max_running = 16;          // sequences in the batch at once
   int max_queue = 256;           // waiting requests beyond which new ones are refused
   int prefill_chunk = 256;       // prompt tokens per sequence per step
   double max_wait_seconds = 30;  // a request that cannot start within this is refused
-  double kv_idle_seconds = 300;  // KV memory of slots idle this long is freed (0: kept)
+  double kv_idle_seconds = 300;  // cached KV pages unused this long are freed (0: kept)
 };
 
 struct Admission {
@@ -116,9 +124,14 @@ struct Histogram {
 struct SchedulerMetrics {
   int64_t queue_depth = 0;
   int64_t running = 0;
-  int64_t kv_slots = 0, kv_slots_busy = 0;
+  int64_t kv_slots = 0, kv_slots_busy = 0;  // max_running, running
   uint64_t kv_bytes_allocated = 0, kv_budget_bytes = 0;
-  int64_t kv_tokens_busy = 0, kv_tokens_capacity = 0;
+  int64_t kv_tokens_busy = 0, kv_tokens_capacity = 0;  // in running sequences' pages / budget
+  int64_t kv_page_tokens = 0;
+  int64_t kv_pages_total = 0;   // the budget
+  int64_t kv_pages_used = 0;    // referenced (by sequences or the prefix cache)
+  int64_t kv_pages_cached = 0;  // held by the prefix cache (some also mapped by sequences)
+  uint64_t kv_pages_evicted = 0;
   uint64_t requests_finished = 0, requests_rejected = 0, requests_cancelled = 0;
   uint64_t prompt_tokens = 0, cache_hit_tokens = 0, generated_tokens = 0;
   double tokens_per_second = 0;  // generated, over the last few seconds
@@ -152,13 +165,19 @@ class Scheduler {
   void sample_and_emit(Sequence& s, std::span<const float> logits);
   void finish(Sequence& s, FinishReason why, std::string error = {});
   void record_tokens(int64_t n);
+  bool try_admit(Sequence& s, SteadyClock::time_point now);
+  PagePool::PageId new_page();
+  bool grow(Sequence& s, int64_t tokens);
+  void publish_full_pages(Sequence& s, SteadyClock::time_point now);
+  void release_pages(Sequence& s);
   void update_gauges();
   const std::vector<std::string>* token_bytes();
 
   std::shared_ptr<const Engine> engine_;
   Tokenizer tok_;
   SchedulerOptions opts_;
-  PrefixCache kv_;  // engine thread only
+  PagePool pool_;     // engine thread only
+  RadixCache cache_;  // engine thread only; destroyed before pool_
 
   mutable std::mutex mu_;  // guards incoming_, metrics_, service estimates, stop_
   std::condition_variable cv_;

@@ -411,12 +411,21 @@ void ApiServer::metrics(Responder& out) {
        "Prompt tokens served from the prefix cache.", double(m.cache_hit_tokens));
   line("whale_prefix_cache_hit_ratio", "gauge", "Cache-hit share of all prompt tokens.",
        m.prompt_tokens ? double(m.cache_hit_tokens) / double(m.prompt_tokens) : 0.0);
-  line("whale_kv_slots", "gauge", "KV cache slots (sequences the memory budget holds).",
+  line("whale_kv_slots", "gauge", "Sequences the batch holds at once (--max-batch).",
        double(m.kv_slots));
-  line("whale_kv_slots_busy", "gauge", "KV cache slots held by running sequences.",
+  line("whale_kv_slots_busy", "gauge", "Running sequences holding KV pages.",
        double(m.kv_slots_busy));
-  line("whale_kv_usage_ratio", "gauge", "Share of KV token capacity used by running sequences.",
+  line("whale_kv_usage_ratio", "gauge", "Share of the KV page budget mapped by running sequences.",
        m.kv_tokens_capacity ? double(m.kv_tokens_busy) / double(m.kv_tokens_capacity) : 0.0);
+  line("whale_kv_page_tokens", "gauge", "Tokens per KV page.", double(m.kv_page_tokens));
+  line("whale_kv_pages_total", "gauge", "KV pages the memory budget holds.",
+       double(m.kv_pages_total));
+  line("whale_kv_pages_used", "gauge", "KV pages referenced by sequences or the prefix cache.",
+       double(m.kv_pages_used));
+  line("whale_kv_pages_cached", "gauge", "KV pages held by the prefix cache.",
+       double(m.kv_pages_cached));
+  line("whale_kv_pages_evicted_total", "counter", "Prefix-cache pages evicted (LRU or idle).",
+       double(m.kv_pages_evicted));
   line("whale_kv_allocated_bytes", "gauge", "KV cache memory allocated.",
        double(m.kv_bytes_allocated));
   line("whale_kv_budget_bytes", "gauge", "KV cache memory budget (--kv-memory).",

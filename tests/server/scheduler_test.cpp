@@ -1,6 +1,8 @@
 // The scheduler on a tiny random DeepSeek-V3: concurrent requests (continuous batching, chunked
 // prefill, prefix reuse) produce the same greedy tokens as each request alone; cancellation and
-// queue limits; the KV slot pool's prefix matching and LRU eviction.
+// queue limits; the paged KV memory: prefix-cache hits in whole pages (shared while the first
+// user still runs), copy on write, admission under the page budget, pages freed on finish and
+// cancel, and the idle server back to no KV memory.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,11 +13,12 @@
 #include <mutex>
 #include <thread>
 
-#include "runtime/prefix_cache.h"
 #include "runtime/scheduler.h"
 
 namespace whale {
 namespace {
+
+constexpr int64_t P = KvCache::kPageTokens;
 
 std::string tiny_model() {
   static std::string dir;
@@ -156,7 +159,8 @@ TEST_F(SchedulerTest, PrefixReuseGivesSameTokensAndCountsHits) {
   EXPECT_EQ(first.usage.cache_hit_tokens, 0);
   ASSERT_EQ(s->submit(greedy(p, 10), second.sink()).kind, Admission::Kind::kAccepted);
   ASSERT_TRUE(second.wait());
-  EXPECT_EQ(second.usage.cache_hit_tokens, 39);  // all but the last prompt token
+  // Whole pages of the 40-token prompt; the first run cached 3 (prompt + output).
+  EXPECT_EQ(second.usage.cache_hit_tokens, 2 * P);
   expect_same_greedy(first, second);
 }
 
@@ -210,53 +214,117 @@ TEST_F(SchedulerTest, ContextFullEndsWithLength) {
   EXPECT_EQ(c.usage.completion_tokens, 16 - 10 + 1);
 }
 
-TEST(PrefixCache, LongestPrefixLruAndDonorCopy) {
-  KvLayout layout{2, 3};
-  PrefixCache pc(layout, 8, KvCache::bytes_for(layout, 8) * 2);  // two slots
-  ASSERT_EQ(pc.slot_count(), 2u);
-  std::vector<int32_t> a = {1, 2, 3, 4}, b = {9, 9, 9};
-  auto sa = pc.acquire(a);
-  ASSERT_TRUE(sa);
-  EXPECT_EQ(sa->reused, 0);
-  // Pretend the model wrote a's four positions: fill with recognisable values.
-  for (int64_t l = 0; l < 2; ++l)
-    for (int64_t p = 0; p < 4; ++p)
-      for (int k = 0; k < 3; ++k)
-        pc.cache(sa->slot).view().at(l, p)[k] = float(100 * l + 10 * p + k);
-  pc.tokens(sa->slot) = a;
-  pc.cache(sa->slot).set_length(4);
-  // While a runs, a prompt sharing its prefix takes the other slot with a's rows copied.
-  std::vector<int32_t> a2 = {1, 2, 3, 7, 8};
-  auto sb = pc.acquire(a2);
-  ASSERT_TRUE(sb);
-  EXPECT_NE(sb->slot, sa->slot);
-  EXPECT_EQ(sb->reused, 3);
-  EXPECT_EQ(pc.cache(sb->slot).view().at(1, 2)[1], 121.0f);
-  EXPECT_FALSE(pc.acquire(b));  // both busy
-  pc.release(sa->slot);
-  pc.release(sb->slot);
-  // The same prompt again: at most prompt.size() - 1 reused (the last token gives logits).
-  auto again = pc.acquire(a);
-  ASSERT_TRUE(again);
-  EXPECT_EQ(again->slot, sa->slot);
-  EXPECT_EQ(again->reused, 3);
-  pc.release(again->slot);
-  // An unrelated prompt evicts the least recently used slot (sb's).
-  auto other = pc.acquire(b);
-  ASSERT_TRUE(other);
-  EXPECT_EQ(other->slot, sb->slot);
-  EXPECT_EQ(other->reused, 0);
-  // Trimming frees idle slots only, and forgets what they held.
-  EXPECT_EQ(pc.idle_allocated(), 1u);
-  EXPECT_EQ(pc.trim(std::chrono::steady_clock::now() + std::chrono::seconds(1)), 1u);
-  EXPECT_EQ(pc.allocated_bytes(), KvCache::bytes_for(layout, 8));  // the busy one
-  pc.release(other->slot);
-  EXPECT_EQ(pc.trim(std::chrono::steady_clock::now() - std::chrono::seconds(60)), 0u);  // recent
-  EXPECT_EQ(pc.trim(std::chrono::steady_clock::now() + std::chrono::seconds(1)), 1u);
-  EXPECT_EQ(pc.allocated_bytes(), 0u);
-  auto fresh = pc.acquire(a);
-  ASSERT_TRUE(fresh);
-  EXPECT_EQ(fresh->reused, 0);
+// Polls the gauges (refreshed after each engine step) until `done` holds; bounded.
+template <class Pred>
+SchedulerMetrics wait_metrics(Scheduler& s, Pred done) {
+  auto m = s.metrics();
+  for (int i = 0; i < 1000 && !done(m); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    m = s.metrics();
+  }
+  return m;
+}
+
+TEST_F(SchedulerTest, ExactRepeatCopiesTheLastPage) {
+  SchedulerOptions o;
+  o.context = 256;
+  o.kv_budget_bytes = 64ull << 20;
+  auto s = make(o);
+  Collector first, second;
+  auto p = prompt_of(4, 3 * size_t(P));  // whole pages only
+  ASSERT_EQ(s->submit(greedy(p, 6), first.sink()).kind, Admission::Kind::kAccepted);
+  ASSERT_TRUE(first.wait());
+  ASSERT_EQ(s->submit(greedy(p, 6), second.sink()).kind, Admission::Kind::kAccepted);
+  ASSERT_TRUE(second.wait());
+  EXPECT_EQ(second.usage.cache_hit_tokens, 3 * P - 1);  // all but the token that gives logits
+  expect_same_greedy(first, second);
+}
+
+TEST_F(SchedulerTest, SharedPrefixHitsForConcurrentRequestsAndPagesAreFreed) {
+  SchedulerOptions o;
+  o.context = 256;
+  o.kv_budget_bytes = 64ull << 20;
+  o.prefill_chunk = 8;
+  auto s = make(o);
+  auto system = prompt_of(9, 40);  // 2 whole pages + 8 tokens
+  auto with_tail = [&](int tail) {
+    auto q = system;
+    for (int i = 0; i < 5; ++i) q.push_back(int32_t(210 + tail * 5 + i));
+    return q;
+  };
+  // The first user's prompt pages are cached as soon as they are computed; two more requests
+  // sharing its system prompt, submitted while it may still run, both map them.
+  Collector a, b, c;
+  ASSERT_EQ(s->submit(greedy(with_tail(0), 30), a.sink()).kind, Admission::Kind::kAccepted);
+  wait_metrics(*s, [](const SchedulerMetrics& m) { return m.kv_pages_cached >= 2; });
+  ASSERT_EQ(s->submit(greedy(with_tail(1), 4), b.sink()).kind, Admission::Kind::kAccepted);
+  ASSERT_EQ(s->submit(greedy(with_tail(2), 4), c.sink()).kind, Admission::Kind::kAccepted);
+  ASSERT_TRUE(a.wait() && b.wait() && c.wait());
+  EXPECT_EQ(a.usage.cache_hit_tokens, 0);
+  EXPECT_EQ(b.usage.cache_hit_tokens, 2 * P);
+  EXPECT_EQ(c.usage.cache_hit_tokens, 2 * P);
+  // Alone, the same requests give the same tokens.
+  Collector b_alone;
+  {
+    auto fresh = make(o);
+    ASSERT_EQ(fresh->submit(greedy(with_tail(1), 4), b_alone.sink()).kind,
+              Admission::Kind::kAccepted);
+    ASSERT_TRUE(b_alone.wait());
+  }
+  expect_same_greedy(b_alone, b);
+  // Finished: only the prefix cache holds pages (whole ones; partial pages were freed).
+  auto m = wait_metrics(*s, [](const SchedulerMetrics& m) { return m.running == 0; });
+  EXPECT_EQ(m.running, 0);
+  EXPECT_GT(m.kv_pages_cached, 2);
+  EXPECT_EQ(m.kv_pages_used, m.kv_pages_cached);
+  EXPECT_EQ(m.kv_tokens_busy, 0);
+  EXPECT_EQ(m.prompt_tokens, 3u * 45u);
+  EXPECT_EQ(m.cache_hit_tokens, 2u * 2u * uint64_t(P));
+}
+
+TEST_F(SchedulerTest, CancelFreesPagesAndIdleMemoryReturnsToZero) {
+  SchedulerOptions o;
+  o.context = 256;
+  o.kv_budget_bytes = 64ull << 20;
+  o.kv_idle_seconds = 0.2;
+  auto s = make(o);
+  Collector forever;
+  auto a = s->submit(greedy(prompt_of(2, 21), -1), forever.sink());
+  ASSERT_EQ(a.kind, Admission::Kind::kAccepted);
+  wait_metrics(*s, [](const SchedulerMetrics& m) { return m.generated_tokens > 0; });
+  a.ticket->cancel();
+  ASSERT_TRUE(forever.wait());
+  EXPECT_EQ(forever.finish, FinishReason::kCancelled);
+  auto m = wait_metrics(*s, [](const SchedulerMetrics& m) { return m.running == 0; });
+  EXPECT_EQ(m.kv_pages_used, m.kv_pages_cached);  // the partial page went at once
+  // Idle: cached pages are evicted after kv_idle_seconds and their memory freed.
+  m = wait_metrics(*s, [](const SchedulerMetrics& m) { return m.kv_bytes_allocated == 0; });
+  EXPECT_EQ(m.kv_bytes_allocated, 0u);
+  EXPECT_EQ(m.kv_pages_used, 0);
+  EXPECT_EQ(m.kv_pages_cached, 0);
+  EXPECT_GT(m.kv_pages_evicted, 0u);
+}
+
+TEST_F(SchedulerTest, AdmissionReservesPagesWithinTheBudget) {
+  SchedulerOptions o;
+  o.context = 256;
+  o.kv_budget_bytes = KvCache::page_bytes(engine_->kv_layout()) * 4;  // 64 tokens
+  auto s = make(o);
+  // prompt 20 + 20 new tokens: 3 pages each, so the second waits for the first.
+  Collector a, b, too_big;
+  ASSERT_EQ(s->submit(greedy(prompt_of(1, 20), 20), a.sink()).kind, Admission::Kind::kAccepted);
+  ASSERT_EQ(s->submit(greedy(prompt_of(2, 20), 20), b.sink()).kind, Admission::Kind::kAccepted);
+  // Without max_tokens a request reserves the whole context, which this budget cannot hold.
+  ASSERT_EQ(s->submit(greedy(prompt_of(3, 20), -1), too_big.sink()).kind,
+            Admission::Kind::kAccepted);
+  ASSERT_TRUE(a.wait() && b.wait() && too_big.wait());
+  EXPECT_EQ(a.finish, FinishReason::kLength);
+  EXPECT_EQ(b.finish, FinishReason::kLength);
+  EXPECT_EQ(b.usage.completion_tokens, 20);
+  EXPECT_EQ(too_big.finish, FinishReason::kError);
+  auto m = wait_metrics(*s, [](const SchedulerMetrics& m) { return m.running == 0; });
+  EXPECT_EQ(m.kv_pages_total, 4);
+  EXPECT_LE(m.kv_pages_used, 4);
 }
 
 }  // namespace
