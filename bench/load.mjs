@@ -3,19 +3,24 @@
 // sending R chat requests back to back. Prints aggregate generated tokens/s, time to first token
 // and inter-token latency (p50/p99, measured at the client from SSE chunks), and errors. Then a
 // prefix-cache check: the same long system prompt twice vs unique prompts (TTFT and
-// prompt_cache_hit_tokens).
+// prompt_cache_hit_tokens). Then overload: --overload N requests at once, far beyond batch +
+// queue: how many are refused with 429 and how fast (p50/p99 of the refusal latency). Last,
+// with a server it started, memory: anonymous RSS at rest before the load, loaded, and after the
+// KV pages went idle (--kv-idle), with whale_kv_allocated_bytes.
 //
 //   node bench/load.mjs [--url http://127.0.0.1:8080] [--model M] [--clients 1,4,16,64]
-//                       [--requests R] [--max-tokens N] [--server-args "..."]
+//                       [--requests R] [--max-tokens N] [--overload N] [--server-args "..."]
 // Without --url a server is started on a free loopback port with --model (default: the tiny
 // random test model, generated into a temp dir).
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { testModel, tempDir, startServer, cleanup } from '../tests/server/whale_server.mjs';
 
 const { values: o } = parseArgs({ options: {
   url: { type: 'string' }, model: { type: 'string' }, clients: { type: 'string', default: '1,4,16,64' },
   requests: { type: 'string', default: '4' }, 'max-tokens': { type: 'string', default: '32' },
-  'server-args': { type: 'string', default: '--max-batch 64 --kv-memory 2048' },
+  overload: { type: 'string', default: '600' },
+  'server-args': { type: 'string', default: '--max-batch 64 --kv-memory 2048 --kv-idle 2' },
 } });
 
 function pct(xs, p) {
@@ -93,6 +98,27 @@ async function prefixCheck(url) {
               `repeated system prompt ${pct(warm, 50).toFixed(1)} ms (hits per request ${hits / 5})`);
 }
 
+// Requests at once; resolves to the 429s' latencies (ms) and the status counts.
+async function overload(url, n) {
+  const refused = [], status = {};
+  await Promise.all(Array.from({ length: n }, async (_, i) => {
+    const t0 = performance.now();
+    const r = await fetch(url + '/v1/chat/completions', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'whale', max_tokens: 32, temperature: 1,
+                             messages: [{ role: 'user', content: `overload ${i}` }] }) });
+    await r.arrayBuffer();
+    status[r.status] = (status[r.status] ?? 0) + 1;
+    if (r.status === 429) refused.push(performance.now() - t0);
+  }));
+  return { refused, status };
+}
+
+const rssKb = (pid) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^RssAnon:\s+(\d+)/m)[1]);
+const metric = async (url, name) =>
+  Number((await (await fetch(url + '/metrics')).text()).match(new RegExp(`^${name} (\\S+)`, 'm'))?.[1]);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 let dir = null, srv = null, url = o.url;
 if (!url) {
   dir = tempDir('whale-load-');
@@ -101,6 +127,7 @@ if (!url) {
   url = srv.url;
   console.log(`server: ${srv.stderr().trim()}`);
 }
+const rest = srv ? rssKb(srv.proc.pid) : 0;
 try {
   console.log('clients  requests  tokens  seconds  tokens/s  ttft_p50_ms  ttft_p99_ms  itl_p50_ms  itl_p99_ms  errors');
   for (const c of o.clients.split(',').map(Number)) {
@@ -111,6 +138,20 @@ try {
   }
   console.log('prefix cache:');
   await prefixCheck(url);
+  const n = Number(o.overload);
+  if (n > 0) {
+    const { refused, status } = await overload(url, n);
+    console.log(`overload: ${n} requests at once -> ${JSON.stringify(status)}; 429 latency p50 ` +
+                `${pct(refused, 50).toFixed(1)} ms, p99 ${pct(refused, 99).toFixed(1)} ms`);
+  }
+  if (srv) {
+    const loaded = rssKb(srv.proc.pid), kvLoaded = await metric(url, 'whale_kv_allocated_bytes');
+    for (let i = 0; i < 300 && (await metric(url, 'whale_kv_allocated_bytes')) > 0; i++) await sleep(100);
+    console.log(`memory (RssAnon): at rest before load ${(rest / 1024).toFixed(1)} MiB, after load ` +
+                `${(loaded / 1024).toFixed(1)} MiB (KV ${(kvLoaded / 1048576).toFixed(1)} MiB), idle ` +
+                `${(rssKb(srv.proc.pid) / 1024).toFixed(1)} MiB (KV ` +
+                `${((await metric(url, 'whale_kv_allocated_bytes')) / 1048576).toFixed(1)} MiB)`);
+  }
 } finally {
   if (srv) await srv.stop();
   if (dir) cleanup(dir);
