@@ -29,6 +29,7 @@ T* grow(std::vector<T>& v, size_t n) {
 struct Q8Scratch {
   std::vector<int8_t> q;
   std::vector<float> d, sum;
+  std::vector<uint8_t> packed;
 };
 
 simd::Q8Rows quantize_activations(const float* x, int64_t n_tok, int64_t cols) {
@@ -37,8 +38,10 @@ simd::Q8Rows quantize_activations(const float* x, int64_t n_tok, int64_t cols) {
   int8_t* q = grow(s.q, n);
   float* d = grow(s.d, nb);
   float* sum = grow(s.sum, nb);
-  simd::quantize_q8(x, n_tok, cols, q, d, sum);
-  return simd::Q8Rows{q, d, sum, cols};
+  const size_t packed_bytes = simd::q8_packed_bytes(n_tok, cols);
+  uint8_t* packed = packed_bytes > 0 ? grow(s.packed, packed_bytes) : nullptr;
+  simd::quantize_q8(x, n_tok, cols, q, d, sum, packed);
+  return simd::Q8Rows{q, d, sum, cols, packed, int64_t(packed_bytes) / n_tok};
 }
 
 // Rows [begin, end) of w times every token, for the types without a dedicated kernel.

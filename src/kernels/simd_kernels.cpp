@@ -255,8 +255,29 @@ void matvec_q8_format(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* 
 #else
 #define WHALE_X86_INT8 0
 #endif
+#if HWY_TARGET == HWY_AVX3_DL
+#include "kernels/simd_vnni-inl.h"
+#endif
 
 void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64_t y_stride) {
+#if HWY_TARGET == HWY_AVX3_DL
+  if (x.packed != nullptr) {
+    switch (w.type) {
+      case TensorType::Q8_0:
+        return vnni::matvec<vnni::Q8_0>(w, x, n_tok, y, y_stride);
+      case TensorType::Q4_0:
+        return vnni::matvec<vnni::Q4_0>(w, x, n_tok, y, y_stride);
+      case TensorType::Q5_0:
+        return vnni::matvec<vnni::Q5_0>(w, x, n_tok, y, y_stride);
+      case TensorType::Q4_K:
+        return vnni::matvec<vnni::Q4_K>(w, x, n_tok, y, y_stride);
+      case TensorType::Q6_K:
+        return vnni::matvec<vnni::Q6_K>(w, x, n_tok, y, y_stride);
+      default:
+        return;
+    }
+  }
+#endif
 #if WHALE_X86_INT8
   switch (w.type) {
     case TensorType::Q8_0:
@@ -408,7 +429,12 @@ void Softmax(float* x, int64_t n) {
 
 // Per 32-block: d = max|x| / 127 and q = x / d rounded to nearest (ties to even: the rounding
 // instruction; Q8_0's reference rounds ties away, which differs only on exact halves).
-void QuantizeQ8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum) {
+void QuantizeQ8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum,
+                uint8_t* packed) {
+#if HWY_TARGET == HWY_AVX3_DL
+  if (packed != nullptr) return vnni::quantize_and_pack(x, n_rows, cols, q, d, sum, packed);
+#endif
+  (void)packed;  // no packed layout on this target (Q8PackedBytes is 0)
   const int64_t nb = cols / 32;
   for (int64_t t = 0; t < n_rows; ++t)
     for (int64_t b = 0; b < nb; ++b) {
@@ -428,6 +454,16 @@ void QuantizeQ8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* 
     }
 }
 
+size_t Q8PackedBytes(int64_t n_rows, int64_t cols) {
+#if HWY_TARGET == HWY_AVX3_DL
+  return size_t(n_rows * vnni::groups_of(cols) * vnni::kGroupBytes);
+#else
+  (void)n_rows;
+  (void)cols;
+  return 0;
+#endif
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace whale::simd
 HWY_AFTER_NAMESPACE();
@@ -440,10 +476,16 @@ HWY_EXPORT(MatvecFloat);
 HWY_EXPORT(Dot);
 HWY_EXPORT(Axpy);
 HWY_EXPORT(QuantizeQ8);
+HWY_EXPORT(Q8PackedBytes);
 HWY_EXPORT(Softmax);
 
-void quantize_q8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum) {
-  HWY_DYNAMIC_DISPATCH(QuantizeQ8)(x, n_rows, cols, q, d, sum);
+void quantize_q8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum,
+                 uint8_t* packed) {
+  HWY_DYNAMIC_DISPATCH(QuantizeQ8)(x, n_rows, cols, q, d, sum, packed);
+}
+
+size_t q8_packed_bytes(int64_t n_rows, int64_t cols) {
+  return HWY_DYNAMIC_DISPATCH(Q8PackedBytes)(n_rows, cols);
 }
 
 bool has_q8_kernel(TensorType type) {

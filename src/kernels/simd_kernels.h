@@ -20,17 +20,27 @@ namespace whale::simd {
 // Activation rows quantized to 8 bits per 32-block. For row t and block b:
 //   x[t][32 b + i] ~= d[t * blocks + b] * q[t * cols + 32 b + i]
 //   sum[t * blocks + b] = d * sum_i q  (for the minimum terms)
+//   packed: the same values rearranged for the target's integer instructions (AVX-512 VNNI:
+//   block halves interleaved, per-lane sums and scales; simd_vnni-inl.h), packed_stride bytes
+//   per row; null on targets without such a layout.
 struct Q8Rows {
   const int8_t* q = nullptr;
   const float* d = nullptr;
   const float* sum = nullptr;
   int64_t cols = 0;  // a multiple of 32
+  const uint8_t* packed = nullptr;
+  int64_t packed_stride = 0;
   int64_t blocks() const { return cols / 32; }
 };
 
 // Quantizes n_rows rows of `cols` (a multiple of 32) floats; q holds n_rows * cols, d and sum
-// n_rows * cols / 32 values.
-void quantize_q8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum);
+// n_rows * cols / 32 values. When packed is not null it receives q8_packed_bytes(n_rows, cols)
+// bytes of the target's packed layout (call it only when that size is not 0).
+void quantize_q8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum,
+                 uint8_t* packed = nullptr);
+
+// Bytes of the packed layout for n_rows rows on the CPU's target; 0 when it has none.
+size_t q8_packed_bytes(int64_t n_rows, int64_t cols);
 
 // True for the weight types with an integer kernel: Q8_0, Q4_0, Q5_0, Q4_K, Q6_K.
 bool has_q8_kernel(TensorType type);
