@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "model/attention.h"
 #include "model/forward_common.h"
 #include "model/model.h"
 #include "model/moe_routing.h"
@@ -86,7 +87,10 @@ enum Slot {
   kMoeOut,
   kRouteW
 };
-enum IntSlot { kRouteIds, kSeqTokens, kExpertTokens };
+enum IntSlot { kRouteIds, kSeqTokens, kExpertTokens, kLens };
+
+// Query tokens per attention work item: their rows share every key row loaded.
+constexpr int64_t kTokensPerItem = 32;
 
 class Deepseek2Model final : public Model {
  public:
@@ -191,7 +195,11 @@ void Deepseek2Model::project_qkv(const MlaLayer& l, int64_t il, const BatchView&
 }
 
 // Attention for the tokens `toks` (batch indices) of one sequence; writes their per-head outputs
-// ([n_head * v] per token) into the kAttn rows of those tokens. Heads are split across threads.
+// ([n_head * v] per token) into the kAttn rows of those tokens.
+//
+// Expanded form: per head (heads split across threads), the keys [W_UK latent | k_pe] and values
+// W_UV latent of every cached position are decompressed into scratch once, then the sequence's
+// tokens attend to them in blocks (attend_rows: two dense products per block).
 void Deepseek2Model::attend_sequence(const MlaLayer& l, int64_t il, const BatchView& b,
                                      std::span<const int32_t> toks, bool expanded,
                                      Workspace& ws) const {
@@ -208,94 +216,104 @@ void Deepseek2Model::attend_sequence(const MlaLayer& l, int64_t il, const BatchV
   for (int64_t j = 0; j < n_keys; ++j)
     std::memcpy(lat + j * kvl, cache.at(il, j), size_t(kvl) * sizeof(float));
   // Per-thread scratch: one copy of each buffer per thread.
-  const int64_t n_thr = thread_count(b.pool);
-  const int64_t n_qnope = g * nope, n_knope = n_keys * nope, n_vexp = n_keys * vd;
-  float* scores_all = ws.f32(kScores, size_t(n_thr * n_keys));
-  float* q_nope_all = ws.f32(kQnope, size_t(n_thr * n_qnope));
-  float* k_nope_all = ws.f32(kKnope, size_t(n_thr * n_knope));
-  float* v_exp_all = ws.f32(kVexp, size_t(n_thr * n_vexp));
+  const int64_t n_thr = thread_count(b.pool), tb = std::min(g, kTokensPerItem);
+  float* k_nope_all = ws.f32(kKnope, size_t(n_thr * n_keys * nope));
+  float* k_all = ws.f32(kQlat, size_t(n_thr * n_keys * qk));
+  float* v_all = ws.f32(kVexp, size_t(n_thr * n_keys * vd));
+  float* qb_all = ws.f32(kQnope, size_t(n_thr * tb * qk));
+  float* ob_all = ws.f32(kHeadOut, size_t(n_thr * tb * vd));
+  float* scores_all = ws.f32(kScores, size_t(n_thr * tb * n_keys));
+  int32_t* len_all = ws.i32(kLens, size_t(n_thr * tb));
   const float scale = float(scale_);
 
   parallel_or_inline(b.pool, size_t(nh), [&](size_t h_begin, size_t h_end, int thread) {
-    float* scores = scores_all + thread * n_keys;
-    float* q_nope = q_nope_all + thread * n_qnope;
-    float* k_nope = k_nope_all + thread * n_knope;
-    float* v_exp = v_exp_all + thread * n_vexp;
+    float* k_nope = k_nope_all + thread * n_keys * nope;
+    float* keys = k_all + thread * n_keys * qk;
+    float* values = v_all + thread * n_keys * vd;
+    float* qb = qb_all + thread * tb * qk;
+    float* ob = ob_all + thread * tb * vd;
+    int32_t* lens = len_all + thread * tb;
     for (int64_t h = int64_t(h_begin); h < int64_t(h_end); ++h) {
-      for (int64_t i = 0; i < g; ++i)
-        std::memcpy(q_nope + i * nope, q + (toks[i] * nh + h) * qk, size_t(nope) * sizeof(float));
       expand_k(l, h, lat, n_keys, k_nope);
-      apply_uv(l, h, lat, n_keys, v_exp);
-      for (int64_t i = 0; i < g; ++i) {
-        const int64_t len = b.positions[toks[i]] + 1;
-        const float* q_pe = q + (toks[i] * nh + h) * qk + nope;
-        for (int64_t j = 0; j < len; ++j)
-          scores[j] = (dot_f32(q_nope + i * nope, k_nope + j * nope, nope) +
-                       dot_f32(q_pe, cache.at(il, j) + kvl, rope)) *
-                      scale;
-        softmax_f32(scores, len);
-        float* dst = out + (toks[i] * nh + h) * vd;
-        std::fill(dst, dst + vd, 0.0f);
-        for (int64_t j = 0; j < len; ++j) axpy(scores[j], v_exp + j * vd, dst, vd);
+      apply_uv(l, h, lat, n_keys, values);
+      for (int64_t j = 0; j < n_keys; ++j) {
+        std::memcpy(keys + j * qk, k_nope + j * nope, size_t(nope) * sizeof(float));
+        std::memcpy(keys + j * qk + nope, cache.at(il, j) + kvl, size_t(rope) * sizeof(float));
+      }
+      for (int64_t i0 = 0; i0 < g; i0 += tb) {
+        const int64_t m = std::min(tb, g - i0);
+        for (int64_t i = 0; i < m; ++i) {
+          std::memcpy(qb + i * qk, q + (toks[i0 + i] * nh + h) * qk, size_t(qk) * sizeof(float));
+          lens[i] = b.positions[toks[i0 + i]] + 1;
+        }
+        attend_rows(qb, qk, m, lens, qk, vd, RowSource::dense(keys, qk),
+                    RowSource::dense(values, vd), scale, ob, vd, scores_all + thread * tb * n_keys);
+        for (int64_t i = 0; i < m; ++i)
+          std::memcpy(out + (toks[i0 + i] * nh + h) * vd, ob + i * vd, size_t(vd) * sizeof(float));
       }
     }
   });
 }
 
-// Absorbed MLA reads the latent cache in place: per thread (a range of heads), keys in the
-// outer loop and that thread's heads inside, so each cache row ([latent | k_pe], 2.3 KB for
-// V2/V3) is read from memory once per thread and reused from L1 by every head, instead of
-// streaming the whole cache once per head.
+// Absorbed MLA reads the latent cache in place: a head's query becomes [W_UK^T q_nope | q_pe]
+// (kv_lora + rope values) and attends over the cache rows [latent | k_pe] themselves; the
+// weighted latent sum then goes through W_UV. Work items are (block of tokens, chunk of heads),
+// chunked so that even one decoding token keeps every thread busy; an item's rows (its heads x
+// its tokens) share every cache row loaded.
 void Deepseek2Model::attend_absorbed(const MlaLayer& l, int64_t il, const BatchView& b,
                                      std::span<const int32_t> toks, Workspace& ws) const {
   const int64_t nh = c_.num_attention_heads, nope = c_.qk_nope_head_dim;
   const int64_t rope = c_.qk_rope_head_dim, kvl = c_.kv_lora_rank, vd = c_.v_head_dim;
-  const int64_t qk = nope + rope, g = int64_t(toks.size());
+  const int64_t qk = nope + rope, dk = kvl + rope, g = int64_t(toks.size());
   const KvView& cache = b.caches[b.seq_ids[toks[0]]];
   int64_t n_keys = 0;
   for (int32_t t : toks) n_keys = std::max<int64_t>(n_keys, b.positions[t] + 1);
   const float* q = ws.f32(kQ, 0);
   float* out = ws.f32(kAttn, 0);
-  // Per-head scratch (a head belongs to one thread): scores, W_UK^T-absorbed queries, the
-  // weighted latent sum, and its W_UV product.
-  float* scores_all = ws.f32(kScores, size_t(nh * n_keys));
-  float* q_nope_all = ws.f32(kQnope, size_t(nh * g * nope));
-  float* q_lat_all = ws.f32(kQlat, size_t(nh * g * kvl));
-  float* lat_sum_all = ws.f32(kHeadOut, size_t(nh * kvl));
-  float* uv_all = ws.f32(kVexp, size_t(nh * vd));
+  const int64_t n_thr = thread_count(b.pool), tb = std::min(g, kTokensPerItem);
+  const int64_t hc = (nh + n_thr - 1) / n_thr;  // heads per chunk
+  const int64_t n_chunks = (nh + hc - 1) / hc, n_blocks = (g + tb - 1) / tb;
+  const int64_t rows = tb * hc;
+  float* qfull_all = ws.f32(kQlat, size_t(n_thr * rows * dk));
+  float* qn_all = ws.f32(kQnope, size_t(n_thr * tb * nope));
+  float* qlat_all = ws.f32(kKnope, size_t(n_thr * tb * kvl));
+  float* lat_all = ws.f32(kHeadOut, size_t(n_thr * rows * kvl));
+  float* uv_all = ws.f32(kVexp, size_t(n_thr * tb * vd));
+  float* scores_all = ws.f32(kScores, size_t(n_thr * rows * n_keys));
+  int32_t* len_all = ws.i32(kLens, size_t(n_thr * rows));
   const float scale = float(scale_);
 
-  parallel_or_inline(b.pool, size_t(nh), [&](size_t h_begin, size_t h_end, int) {
-    const int64_t h0 = int64_t(h_begin), h1 = int64_t(h_end);
-    for (int64_t h = h0; h < h1; ++h) {
-      float* q_nope = q_nope_all + h * g * nope;
-      for (int64_t i = 0; i < g; ++i)
-        std::memcpy(q_nope + i * nope, q + (toks[i] * nh + h) * qk, size_t(nope) * sizeof(float));
-      absorb_q(l, h, q_nope, g, q_lat_all + h * g * kvl);
-    }
-    for (int64_t i = 0; i < g; ++i) {
-      const int64_t len = b.positions[toks[i]] + 1;
-      for (int64_t j = 0; j < len; ++j) {
-        const float* row = cache.at(il, j);
-        for (int64_t h = h0; h < h1; ++h) {
-          const float* q_pe = q + (toks[i] * nh + h) * qk + nope;
-          scores_all[h * n_keys + j] =
-              (dot_f32(q_lat_all + (h * g + i) * kvl, row, kvl) + dot_f32(q_pe, row + kvl, rope)) *
-              scale;
+  parallel_or_inline(b.pool, size_t(n_blocks * n_chunks), [&](size_t begin, size_t end, int thr) {
+    float* qfull = qfull_all + thr * rows * dk;
+    float* qn = qn_all + thr * tb * nope;
+    float* qlat = qlat_all + thr * tb * kvl;
+    float* lat_out = lat_all + thr * rows * kvl;
+    float* uv = uv_all + thr * tb * vd;
+    int32_t* lens = len_all + thr * rows;
+    for (size_t item = begin; item < end; ++item) {
+      const int64_t i0 = int64_t(item) / n_chunks * tb, m = std::min(tb, g - i0);
+      const int64_t h0 = int64_t(item) % n_chunks * hc, h1 = std::min(nh, h0 + hc);
+      // Row (head h0 + hh, token i0 + i) = hh * m + i: each head's rows are contiguous.
+      for (int64_t h = h0; h < h1; ++h) {
+        for (int64_t i = 0; i < m; ++i)
+          std::memcpy(qn + i * nope, q + (toks[i0 + i] * nh + h) * qk,
+                      size_t(nope) * sizeof(float));
+        absorb_q(l, h, qn, m, qlat);
+        for (int64_t i = 0; i < m; ++i) {
+          float* row = qfull + ((h - h0) * m + i) * dk;
+          std::memcpy(row, qlat + i * kvl, size_t(kvl) * sizeof(float));
+          std::memcpy(row + kvl, q + (toks[i0 + i] * nh + h) * qk + nope,
+                      size_t(rope) * sizeof(float));
+          lens[(h - h0) * m + i] = b.positions[toks[i0 + i]] + 1;
         }
       }
+      const RowSource cached = RowSource::in_cache(cache, il, 0);
+      attend_rows(qfull, dk, (h1 - h0) * m, lens, dk, kvl, cached, cached, scale, lat_out, kvl,
+                  scores_all + thr * rows * n_keys);
       for (int64_t h = h0; h < h1; ++h) {
-        softmax_f32(scores_all + h * n_keys, len);
-        std::fill(lat_sum_all + h * kvl, lat_sum_all + (h + 1) * kvl, 0.0f);
-      }
-      for (int64_t j = 0; j < len; ++j) {
-        const float* row = cache.at(il, j);
-        for (int64_t h = h0; h < h1; ++h)
-          axpy(scores_all[h * n_keys + j], row, lat_sum_all + h * kvl, kvl);
-      }
-      for (int64_t h = h0; h < h1; ++h) {
-        apply_uv(l, h, lat_sum_all + h * kvl, 1, uv_all + h * vd);
-        std::memcpy(out + (toks[i] * nh + h) * vd, uv_all + h * vd, size_t(vd) * sizeof(float));
+        apply_uv(l, h, lat_out + (h - h0) * m * kvl, m, uv);
+        for (int64_t i = 0; i < m; ++i)
+          std::memcpy(out + (toks[i0 + i] * nh + h) * vd, uv + i * vd, size_t(vd) * sizeof(float));
       }
     }
   });

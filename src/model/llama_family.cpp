@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "model/attention.h"
 #include "model/forward_common.h"
 #include "model/model.h"
 #include "model/rope_table.h"
@@ -39,7 +40,27 @@ struct LlamaWeights {
 };
 
 // Workspace slots of this family.
-enum Slot { kX, kNormed, kQ, kK, kV, kAttn, kProj, kGate, kUp, kScores, kCos, kSin, kGathered };
+enum Slot {
+  kX,
+  kNormed,
+  kQ,
+  kK,
+  kV,
+  kAttn,
+  kProj,
+  kGate,
+  kUp,
+  kScores,
+  kCos,
+  kSin,
+  kGathered,
+  kQueryBlock,
+  kOutBlock
+};
+enum IntSlot { kSeqTokens, kItems, kLens };
+
+// Query tokens per attention work item: their rows share every key row loaded.
+constexpr int64_t kTokensPerItem = 32;
 
 class LlamaFamilyModel final : public Model {
  public:
@@ -97,29 +118,53 @@ void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchVie
     std::memcpy(slot + kv_width, v + t * kv_width, size_t(kv_width) * sizeof(float));
   }
 
-  int64_t max_pos = 0;
-  for (int32_t p : b.positions) max_pos = std::max<int64_t>(max_pos, p);
-  const int64_t max_keys = max_pos + 1;
-  float* scores_all = ws.f32(kScores, size_t(thread_count(b.pool) * max_keys));
+  // Work items: (sequence, kv head, block of that sequence's tokens). An item's query rows are
+  // the block's tokens x the kv head's group of query heads, all over the same cached keys.
+  int32_t* seq_toks = ws.i32(kSeqTokens, size_t(n));
+  int32_t* items = ws.i32(kItems, size_t(4 * n * nkv));  // {first, count, kv head, unused}
+  int64_t n_items = 0, n_grouped = 0, max_keys = 0;
+  for (int64_t t0 = 0; t0 < n; ++t0) {
+    bool seen = false;
+    for (int64_t t = 0; t < t0 && !seen; ++t) seen = b.seq_ids[t] == b.seq_ids[t0];
+    if (seen) continue;
+    const int64_t first = n_grouped;
+    for (int64_t t = t0; t < n; ++t)
+      if (b.seq_ids[t] == b.seq_ids[t0]) seq_toks[n_grouped++] = int32_t(t);
+    for (int64_t i0 = first; i0 < n_grouped; i0 += kTokensPerItem)
+      for (int64_t kh = 0; kh < nkv; ++kh) {
+        int32_t* it = items + 4 * n_items++;
+        it[0] = int32_t(i0);
+        it[1] = int32_t(std::min<int64_t>(kTokensPerItem, n_grouped - i0));
+        it[2] = int32_t(kh);
+      }
+  }
+  for (int32_t p : b.positions) max_keys = std::max<int64_t>(max_keys, p + 1);
+  const int64_t rows = kTokensPerItem * group, n_thr = thread_count(b.pool);
+  float* scores_all = ws.f32(kScores, size_t(n_thr * rows * max_keys));
+  float* q_all = ws.f32(kQueryBlock, size_t(n_thr * rows * hd));
+  float* o_all = ws.f32(kOutBlock, size_t(n_thr * rows * hd));
+  int32_t* len_all = ws.i32(kLens, size_t(n_thr * rows));
   float* out = ws.f32(kAttn, size_t(n * nh * hd));
   const float scale = float(1.0 / std::sqrt(double(hd)));
-  // One work item per (head, token); consecutive items share a head, so each thread's
-  // contiguous block mixes short and long causal prefixes (balanced prefill).
-  parallel_or_inline(b.pool, size_t(n * nh), [&](size_t begin, size_t end, int thread) {
-    float* scores = scores_all + thread * max_keys;
+  const size_t group_bytes = size_t(group * hd) * sizeof(float);
+  parallel_or_inline(b.pool, size_t(n_items), [&](size_t begin, size_t end, int thread) {
+    float* qb = q_all + thread * rows * hd;
+    float* ob = o_all + thread * rows * hd;
+    int32_t* lens = len_all + thread * rows;
     for (size_t item = begin; item < end; ++item) {
-      const int64_t hh = int64_t(item) / n, t = int64_t(item) % n;
-      const KvView& cache = b.caches[b.seq_ids[t]];
-      const int64_t n_keys = b.positions[t] + 1;
-      const float* qh = q + (t * nh + hh) * hd;
-      const int64_t kv_off = (hh / group) * hd;
-      for (int64_t j = 0; j < n_keys; ++j)
-        scores[j] = dot_f32(qh, cache.at(il, j) + kv_off, hd) * scale;
-      softmax_f32(scores, n_keys);
-      float* o = out + (t * nh + hh) * hd;
-      std::fill(o, o + hd, 0.0f);
-      for (int64_t j = 0; j < n_keys; ++j)
-        axpy(scores[j], cache.at(il, j) + kv_width + kv_off, o, hd);
+      const int32_t* it = items + 4 * item;
+      const int64_t m = it[1], kh = it[2];
+      const int32_t* toks = seq_toks + it[0];
+      for (int64_t i = 0; i < m; ++i) {
+        std::memcpy(qb + i * group * hd, q + (toks[i] * nh + kh * group) * hd, group_bytes);
+        std::fill(lens + i * group, lens + (i + 1) * group, b.positions[toks[i]] + 1);
+      }
+      const KvView& cache = b.caches[b.seq_ids[toks[0]]];
+      attend_rows(qb, hd, m * group, lens, hd, hd, RowSource::in_cache(cache, il, kh * hd),
+                  RowSource::in_cache(cache, il, kv_width + kh * hd), scale, ob, hd,
+                  scores_all + thread * rows * max_keys);
+      for (int64_t i = 0; i < m; ++i)
+        std::memcpy(out + (toks[i] * nh + kh * group) * hd, ob + i * group * hd, group_bytes);
     }
   });
 }

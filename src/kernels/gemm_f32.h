@@ -1,0 +1,28 @@
+// Dense f32 matrix products for attention: scores = Q K^T and out += P V over a run of cached
+// keys. Activations and the KV cache are f32, so these are plain register-blocked products
+// (several query rows x several keys per tile: each key row loaded once per tile instead of
+// once per head, which is what per-head dot products did). SIMD per CPU through Highway's
+// dynamic dispatch, like the rest of the kernels layer; the *_reference versions (f64
+// accumulation) are the oracle of tests/kernels/gemm_f32_test.cpp.
+//
+// Strides are in floats, so a run of cache rows (each row one token's [k | v] or MLA's
+// [latent | k_pe]) is read in place: b = the run's first row (+ offset), ldb = floats per row.
+#pragma once
+
+#include <cstdint>
+
+namespace whale {
+
+// c[m * ldc + n] = alpha * sum_{k < K} a[m * lda + k] * b[n * ldb + k]   for m < M, n < N.
+void gemm_f32_abt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
+                  int64_t ldb, float* c, int64_t ldc, float alpha);
+void gemm_f32_abt_reference(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+                            const float* b, int64_t ldb, float* c, int64_t ldc, float alpha);
+
+// c[m * ldc + n] += sum_{k < K} a[m * lda + k] * b[k * ldb + n]   for m < M, n < N.
+void gemm_f32_ab_acc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
+                     int64_t ldb, float* c, int64_t ldc);
+void gemm_f32_ab_acc_reference(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+                               const float* b, int64_t ldb, float* c, int64_t ldc);
+
+}  // namespace whale

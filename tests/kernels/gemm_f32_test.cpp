@@ -1,0 +1,107 @@
+// The attention products (kernels/gemm_f32.h) against their f64 references, on every SIMD
+// target this CPU supports, for tile-sized and odd shapes (row, key, column and K tails) and
+// strided operands (rows of a KV cache read in place).
+//
+// Tolerance from the numerics: f32 accumulation of K products errs by at most
+// K * 2^-24 * sum_k |a_k b_k| (recursive summation bound); 1.2e-7 * K * sum|a b| is used, plus
+// the rounding of the stored result.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "hwy/targets.h"
+#include "kernels/gemm_f32.h"
+
+namespace whale {
+namespace {
+
+template <typename Body>
+void each_target(Body body) {
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(hwy::TargetName(target));
+    body();
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+struct Shape {
+  int64_t M, N, K;
+};
+const Shape kShapes[] = {{1, 1, 1},     {4, 4, 16},   {4, 4, 64},   {5, 7, 33}, {16, 37, 576},
+                         {3, 130, 128}, {17, 9, 192}, {8, 64, 512}, {2, 3, 15}};
+
+TEST(GemmF32, AbtMatchesReferenceOnStridedOperands) {
+  each_target([] {
+    for (const Shape& s : kShapes) {
+      const int64_t lda = s.K + 3, ldb = s.K + 11, ldc = s.N + 2;  // rows read in place
+      const auto a = random_floats(size_t(s.M * lda), 1);
+      const auto b = random_floats(size_t(s.N * ldb), 2);
+      std::vector<float> got(size_t(s.M * ldc), -7.0f), want(got);
+      const float alpha = 0.125f;
+      gemm_f32_abt(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, got.data(), ldc, alpha);
+      gemm_f32_abt_reference(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, want.data(), ldc, alpha);
+      for (int64_t m = 0; m < s.M; ++m)
+        for (int64_t n = 0; n < s.N; ++n) {
+          double mag = 0.0;
+          for (int64_t k = 0; k < s.K; ++k)
+            mag += std::fabs(double(a[m * lda + k]) * b[n * ldb + k]);
+          const double tol =
+              1.2e-7 * double(s.K) * mag * alpha + 1e-7 * std::fabs(want[m * ldc + n]);
+          ASSERT_NEAR(got[m * ldc + n], want[m * ldc + n], tol)
+              << "M=" << s.M << " N=" << s.N << " K=" << s.K << " at " << m << "," << n;
+        }
+      // Padding between rows of c is never written.
+      for (int64_t m = 0; m < s.M; ++m)
+        for (int64_t n = s.N; n < ldc; ++n) ASSERT_EQ(got[m * ldc + n], -7.0f);
+    }
+  });
+}
+
+TEST(GemmF32, AbAccAddsToTheOutputOnStridedOperands) {
+  each_target([] {
+    for (const Shape& s : kShapes) {
+      const int64_t lda = s.K + 1, ldb = s.N + 5, ldc = s.N + 3;
+      const auto a = random_floats(size_t(s.M * lda), 3);
+      const auto b = random_floats(size_t(s.K * ldb), 4);
+      const auto c0 = random_floats(size_t(s.M * ldc), 5);
+      std::vector<float> got(c0), want(c0);
+      gemm_f32_ab_acc(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, got.data(), ldc);
+      gemm_f32_ab_acc_reference(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, want.data(), ldc);
+      for (int64_t m = 0; m < s.M; ++m)
+        for (int64_t n = 0; n < ldc; ++n) {
+          if (n >= s.N) {
+            ASSERT_EQ(got[m * ldc + n], c0[m * ldc + n]);
+            continue;
+          }
+          double mag = std::fabs(c0[m * ldc + n]);
+          for (int64_t k = 0; k < s.K; ++k)
+            mag += std::fabs(double(a[m * lda + k]) * b[k * ldb + n]);
+          const double tol = 1.2e-7 * double(s.K + 1) * mag;
+          ASSERT_NEAR(got[m * ldc + n], want[m * ldc + n], tol)
+              << "M=" << s.M << " N=" << s.N << " K=" << s.K << " at " << m << "," << n;
+        }
+    }
+  });
+}
+
+TEST(GemmF32, EmptyShapesWriteNothing) {
+  std::vector<float> c(4, 3.0f);
+  const float a[4] = {1, 2, 3, 4};
+  gemm_f32_abt(0, 2, 2, a, 2, a, 2, c.data(), 2, 1.0f);
+  gemm_f32_ab_acc(2, 2, 0, a, 2, a, 2, c.data(), 2);
+  for (float v : c) EXPECT_EQ(v, 3.0f);
+}
+
+}  // namespace
+}  // namespace whale
