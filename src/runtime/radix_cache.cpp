@@ -121,7 +121,8 @@ size_t RadixCache::evict_where(size_t limit, Pick pick) {
     Node* parent = n->parent;
     pool_.set_cached(n->page, false);
     pool_.release(n->page);
-    parent->children.erase(n->tokens);  // destroys n
+    const PageTokens key = n->tokens;  // erase destroys n
+    parent->children.erase(key);
     --size_;
     ++evicted;
     if (evictable(parent)) leaves.push(parent);

@@ -132,6 +132,24 @@ test('prefix cache: a repeated system prompt is a cache hit', async () => {
   const second = await ask('another question');
   assert.ok(second.usage.prompt_cache_hit_tokens > 100, JSON.stringify(second.usage));
   assert.ok(second.usage.prompt_cache_hit_tokens > first.usage.prompt_cache_hit_tokens);
+  // Hits are whole KV pages of the shared prefix.
+  const metrics = await (await fetch(srv.url + '/metrics')).text();
+  const page = Number(metrics.match(/^whale_kv_page_tokens (\d+)/m)[1]);
+  assert.ok(page > 1);
+  assert.equal(second.usage.prompt_cache_hit_tokens % page, 0, JSON.stringify(second.usage));
+  // Two concurrent requests with another shared system prompt: once one earlier request has
+  // computed it, both map its pages.
+  const other = 'Answer in the style of a ship captain. '.repeat(30);
+  const ask2 = (q) => client.chat.completions.create(chat({
+    max_tokens: 2, messages: [{ role: 'system', content: other }, { role: 'user', content: q }] }));
+  await ask2('warm up');
+  const both = await Promise.all([ask2('one question'), ask2('a different one')]);
+  for (const r of both) {
+    assert.ok(r.usage.prompt_cache_hit_tokens > 100, JSON.stringify(r.usage));
+    assert.equal(r.usage.prompt_cache_hit_tokens % page, 0);
+  }
+  assert.match(metrics, /^whale_kv_pages_cached [1-9]/m);
+  assert.match(metrics, /^whale_kv_pages_total [1-9]/m);
 });
 
 test('response_format json_object: the text is a JSON object (or a cut prefix of one)', async () => {
