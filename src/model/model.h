@@ -29,17 +29,21 @@ struct KvLayout {
   int64_t floats_per_token = 0;
 };
 
-// One sequence's cache memory, in pages of 2^page_shift tokens: page i holds positions
-// [i << page_shift, (i + 1) << page_shift) of every layer as [n_layers][page tokens]
-// [floats_per_token]. Pages are separate blocks so the server can share a prompt's pages between
-// sequences (runtime/radix_cache.h); at() is the only way the models reach the cache.
+// One sequence's cache memory as a table of pages of 2^page_shift positions: position p of
+// layer l is row p mod 2^page_shift of layer l's block in page p >> page_shift, layer blocks
+// layer_stride floats apart. The server's pages hold 16 positions of every layer (layer_stride =
+// 16 * floats_per_token) so a prompt's pages can be shared between sequences
+// (runtime/radix_cache.h); a private cache is one page of [n_layers][capacity][floats_per_token]
+// (page_shift beyond any position). Within a page, consecutive positions of a layer are
+// floats_per_token apart. at() is the only way the models reach the cache.
 struct KvView {
   float* const* pages = nullptr;  // page table
   int64_t page_shift = 0;
+  int64_t layer_stride = 0;
   int64_t floats_per_token = 0;
   float* at(int64_t layer, int64_t pos) const {
     const int64_t mask = (int64_t(1) << page_shift) - 1;
-    return pages[pos >> page_shift] + ((layer << page_shift) + (pos & mask)) * floats_per_token;
+    return pages[pos >> page_shift] + layer * layer_stride + (pos & mask) * floats_per_token;
   }
 };
 

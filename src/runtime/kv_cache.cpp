@@ -21,17 +21,15 @@ Result<KvCache> KvCache::create(const KvLayout& layout, int64_t capacity) {
   // 1 TiB is far beyond any machine whale targets; it also keeps the size arithmetic exact.
   if (capacity > (int64_t(1) << 32) || bytes_for(layout, capacity) > (uint64_t(1) << 40))
     return make_error("a KV cache of %lld tokens is too large", (long long)capacity);
-  const uint64_t bytes = bytes_for(layout, capacity);
+  const uint64_t bytes = uint64_t(layout.n_layers) * uint64_t(capacity) *
+                         uint64_t(layout.floats_per_token) * sizeof(float);
   KvCache c;
   c.layout_ = layout;
   c.capacity_ = capacity;
   try {
     // At least one float so an empty layout still counts as owned memory.
     c.data_.assign(std::max<size_t>(1, size_t(bytes / sizeof(float))), 0.0f);
-    const size_t n_pages = size_t(bytes / std::max<uint64_t>(1, page_bytes(layout)));
-    const size_t page_floats = size_t(page_bytes(layout) / sizeof(float));
-    c.pages_.resize(n_pages);
-    for (size_t i = 0; i < n_pages; ++i) c.pages_[i] = c.data_.data() + i * page_floats;
+    c.pages_.assign(1, c.data_.data());
   } catch (const std::bad_alloc&) {
     return make_error(
         "cannot allocate %.1f MiB for a KV cache of %lld tokens (try a smaller "

@@ -2,10 +2,11 @@
 // model's KvLayout says (MLA: normalized latent + roped shared key per token, ~70 KB/token for
 // DeepSeek-V3 in f32 instead of ~4.9 MB for expanded per-head keys and values).
 //
-// The memory is a table of pages of kPageTokens positions (see KvView). A cache either owns one
-// contiguous block cut into pages (create: the CLI, sessions, tests) or has no memory of its own
-// and maps pages its owner supplies (over_pages: the server, whose pages come from a PagePool
-// and may be shared with other sequences through the prefix cache).
+// A cache either owns one contiguous block, [n_layers][capacity][floats_per_token] (create: the
+// CLI, sessions, tests; attention reads each layer's keys as one dense run), or has no memory of
+// its own and maps pages of kPageTokens positions that its owner supplies (over_pages: the
+// server, whose pages come from a PagePool and may be shared with other sequences through the
+// prefix cache). KvView addresses both.
 #pragma once
 
 #include <cstdint>
@@ -20,11 +21,14 @@ class KvCache {
  public:
   static constexpr int64_t kPageShift = 4;
   static constexpr int64_t kPageTokens = int64_t(1) << kPageShift;
+  // The page shift of an owned cache: one page covers any capacity create() accepts.
+  static constexpr int64_t kWholeShift = 40;
 
   // capacity: the context length in tokens (> 0). Too large a request is an Error, not a
   // bad_alloc.
   static Result<KvCache> create(const KvLayout& layout, int64_t capacity);
-  // An empty cache whose pages the caller adds (push_page); its capacity is the pages' tokens.
+  // An empty cache whose pages (page_bytes() each) the caller adds with push_page; its capacity
+  // is the pages' tokens.
   static KvCache over_pages(const KvLayout& layout);
 
   KvCache() = default;
@@ -38,10 +42,18 @@ class KvCache {
   int64_t length() const { return length_; }
   void set_length(int64_t n) { length_ = n; }
   // Memory this cache addresses (owned, or the mapped pages).
-  size_t bytes() const { return pages_.size() * size_t(page_bytes(layout_)); }
-  KvView view() const { return {pages_.data(), kPageShift, layout_.floats_per_token}; }
+  size_t bytes() const {
+    return owned() ? data_.size() * sizeof(float) : pages_.size() * size_t(page_bytes(layout_));
+  }
+  KvView view() const {
+    if (owned())
+      return {pages_.data(), kWholeShift, capacity_ * layout_.floats_per_token,
+              layout_.floats_per_token};
+    return {pages_.data(), kPageShift, kPageTokens * layout_.floats_per_token,
+            layout_.floats_per_token};
+  }
 
-  // The page table (over_pages caches). Page i holds positions [i, i + 1) * kPageTokens.
+  // The page table of an over_pages cache. Page i holds positions [i, i + 1) * kPageTokens.
   size_t page_count() const { return pages_.size(); }
   float* page(size_t i) const { return pages_[i]; }
   void push_page(float* p) { pages_.push_back(p); }
@@ -51,7 +63,7 @@ class KvCache {
     length_ = 0;
   }
 
-  // Bytes of one page, and of a cache of `capacity` tokens (whole pages).
+  // Bytes of one page of kPageTokens, and of a cache of `capacity` tokens (whole pages).
   static uint64_t page_bytes(const KvLayout& layout);
   static uint64_t bytes_for(const KvLayout& layout, int64_t capacity);
 

@@ -284,7 +284,7 @@ TEST_F(SchedulerTest, SharedPrefixHitsForConcurrentRequestsAndPagesAreFreed) {
 
 TEST_F(SchedulerTest, CancelFreesPagesAndIdleMemoryReturnsToZero) {
   SchedulerOptions o;
-  o.context = 256;
+  o.context = 32768;  // far more than it generates before the cancel lands
   o.kv_budget_bytes = 64ull << 20;
   o.kv_idle_seconds = 0.2;
   auto s = make(o);
