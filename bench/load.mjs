@@ -98,20 +98,37 @@ async function prefixCheck(url) {
               `repeated system prompt ${pct(warm, 50).toFixed(1)} ms (hits per request ${hits / 5})`);
 }
 
-// Requests at once; resolves to the 429s' latencies (ms) and the status counts.
-async function overload(url, n) {
-  const refused = [], status = {};
-  await Promise.all(Array.from({ length: n }, async (_, i) => {
+// Far above capacity: n requests at once fill the batch and the queue (the rest are refused);
+// while they run, probe requests, 4 at a time, measure how fast a refused client hears so
+// (connection setup included; the burst itself also times 600 connections opened at once).
+async function overload(url, n, probes = 100) {
+  const status = {};
+  const ask = async (i) => {
     const t0 = performance.now();
     const r = await fetch(url + '/v1/chat/completions', {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'whale', max_tokens: 32, temperature: 1,
                              messages: [{ role: 'user', content: `overload ${i}` }] }) });
     await r.arrayBuffer();
-    status[r.status] = (status[r.status] ?? 0) + 1;
-    if (r.status === 429) refused.push(performance.now() - t0);
-  }));
-  return { refused, status };
+    return { status: r.status, ms: performance.now() - t0 };
+  };
+  const burst = Promise.all(Array.from({ length: n }, (_, i) => ask(i)));
+  let queued = 0;
+  for (let i = 0; i < 100 && queued === 0; i++) {  // until the queue holds requests (bounded)
+    await sleep(20);
+    queued = await metric(url, 'whale_queue_depth');
+  }
+  const refused = [];
+  let other = 0;
+  for (let i = 0; i < probes; i += 4) {
+    for (const r of await Promise.all([0, 1, 2, 3].map((k) => ask(n + i + k)))) {
+      if (r.status === 429) refused.push(r.ms); else other++;
+    }
+  }
+  const first = await burst;
+  for (const r of first) status[r.status] = (status[r.status] ?? 0) + 1;
+  const burstRefused = first.filter((r) => r.status === 429).map((r) => r.ms);
+  return { status, burstRefused, refused, other };
 }
 
 const rssKb = (pid) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^RssAnon:\s+(\d+)/m)[1]);
@@ -140,9 +157,11 @@ try {
   await prefixCheck(url);
   const n = Number(o.overload);
   if (n > 0) {
-    const { refused, status } = await overload(url, n);
-    console.log(`overload: ${n} requests at once -> ${JSON.stringify(status)}; 429 latency p50 ` +
-                `${pct(refused, 50).toFixed(1)} ms, p99 ${pct(refused, 99).toFixed(1)} ms`);
+    const { status, burstRefused, refused, other } = await overload(url, n);
+    console.log(`overload: ${n} requests at once -> ${JSON.stringify(status)}; their 429s in p50 ` +
+                `${pct(burstRefused, 50).toFixed(1)} ms, p99 ${pct(burstRefused, 99).toFixed(1)} ms`);
+    console.log(`  probes while full: ${refused.length} refused in p50 ${pct(refused, 50).toFixed(1)} ms, ` +
+                `p99 ${pct(refused, 99).toFixed(1)} ms (${other} not refused)`);
   }
   if (srv) {
     const loaded = rssKb(srv.proc.pid), kvLoaded = await metric(url, 'whale_kv_allocated_bytes');

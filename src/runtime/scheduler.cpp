@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <optional>
 
 #include "runtime/json_constraint.h"
@@ -24,11 +25,10 @@ void Histogram::observe(double v) {
 }
 
 struct Scheduler::Sequence {
-  Sequence(GenerationRequest r, UpdateSink k, const Tokenizer& tok, Sampler smp)
+  Sequence(GenerationRequest r, UpdateSink k, const Tokenizer& tok)
       : req(std::move(r)),
         sink(std::move(k)),
         ticket(std::make_shared<GenerationTicket>()),
-        sampler(std::move(smp)),
         decoder(tok),
         stop(req.stops),
         splitter(req.starts_in_reasoning) {}
@@ -36,7 +36,9 @@ struct Scheduler::Sequence {
   GenerationRequest req;
   UpdateSink sink;
   std::shared_ptr<GenerationTicket> ticket;
-  Sampler sampler;
+  // Made at admission: its buffers are vocabulary-sized (MBs), which a queued request need not
+  // hold, nor a network thread spend time on.
+  std::optional<Sampler> sampler;
   StreamDecoder decoder;
   StopMatcher stop;
   ReasoningSplitter splitter;
@@ -119,13 +121,22 @@ Admission Scheduler::submit(GenerationRequest request, UpdateSink sink) {
   for (int32_t t : request.prompt)
     if (t < 0 || t >= engine_->vocab_size())
       return invalid("token id " + std::to_string(t) + " is outside the vocabulary");
-  auto sampler = Sampler::create(request.sampling, size_t(engine_->vocab_size()));
-  if (!sampler) return invalid(sampler.error().message);
+  if (Status st = validate_sampling_params(request.sampling, size_t(engine_->vocab_size())); !st)
+    return invalid(st.error().message);
 
-  auto seq =
-      std::make_unique<Sequence>(std::move(request), std::move(sink), tok_, std::move(*sampler));
+  auto seq = std::make_unique<Sequence>(std::move(request), std::move(sink), tok_);
   seq->submitted = SteadyClock::now();
   std::lock_guard lock(mu_);
+  if (refuse_locked(a)) return a;
+  a.ticket = seq->ticket;
+  incoming_.push_back(std::move(seq));
+  cv_.notify_one();
+  return a;
+}
+
+// The overload decision (it does not depend on the request): queue full, or the expected wait
+// beyond max_wait_seconds. Counts the refusal.
+bool Scheduler::refuse_locked(Admission& a) {
   const int64_t queued = int64_t(incoming_.size()) + waiting_count_.load();
   const int64_t free_slots = opts_.max_running - running_count_.load();
   // Expected wait: whole "rounds" of the running batch ahead of this request, each taking the
@@ -134,20 +145,23 @@ Admission Scheduler::submit(GenerationRequest request, UpdateSink sink) {
   if (queued >= free_slots)
     estimate = double((queued - free_slots) / opts_.max_running + 1) * mean_service_seconds_;
   // max_queue bounds the requests that would wait (those beyond the free slots).
-  if (stop_ || queued - std::max<int64_t>(free_slots, 0) >= opts_.max_queue ||
-      estimate > opts_.max_wait_seconds) {
-    a.kind = Admission::Kind::kOverloaded;
-    a.retry_after_seconds = std::max(1.0, std::ceil(estimate > 0 ? estimate : 1.0));
-    a.message = stop_ ? "the server is shutting down"
-                      : "the server is overloaded: " + std::to_string(queued) +
-                            " requests are waiting; retry later";
-    ++metrics_.requests_rejected;
-    return a;
-  }
-  a.ticket = seq->ticket;
-  incoming_.push_back(std::move(seq));
-  cv_.notify_one();
-  return a;
+  if (!stop_ && queued - std::max<int64_t>(free_slots, 0) < opts_.max_queue &&
+      estimate <= opts_.max_wait_seconds)
+    return false;
+  a.kind = Admission::Kind::kOverloaded;
+  a.retry_after_seconds = std::max(1.0, std::ceil(estimate > 0 ? estimate : 1.0));
+  a.message = stop_ ? "the server is shutting down"
+                    : "the server is overloaded: " + std::to_string(queued) +
+                          " requests are waiting; retry later";
+  ++metrics_.requests_rejected;
+  return true;
+}
+
+std::optional<Admission> Scheduler::refuse_if_overloaded() {
+  Admission a;
+  std::lock_guard lock(mu_);
+  if (refuse_locked(a)) return a;
+  return std::nullopt;
 }
 
 SchedulerMetrics Scheduler::metrics() const {
@@ -236,6 +250,23 @@ void Scheduler::admit_waiting(SteadyClock::time_point now) {
   }
   while (!waiting_.empty() && int(running_.size()) < opts_.max_running) {
     Sequence& s = *waiting_.front();
+    if (!s.sampler) {  // parameters were validated at submit; what fails here is memory
+      std::string error;
+      try {
+        auto smp = Sampler::create(s.req.sampling, size_t(engine_->vocab_size()));
+        if (smp)
+          s.sampler.emplace(std::move(*smp));
+        else
+          error = smp.error().message;
+      } catch (const std::bad_alloc&) {
+        error = "out of memory for the sampler";
+      }
+      if (!s.sampler) {
+        finish(s, FinishReason::kError, error);
+        waiting_.pop_front();
+        continue;
+      }
+    }
     if (!try_admit(s, now)) {
       if (s.done) {  // can never fit
         waiting_.pop_front();
@@ -350,7 +381,7 @@ void Scheduler::sample_and_emit(Sequence& s, std::span<const float> logits) {
       return finish(s, FinishReason::kError, "json_object: no token can continue the JSON");
     logits = s.masked;
   }
-  SampledToken t = s.sampler.sample(logits, s.req.top_logprobs);
+  SampledToken t = s.sampler->sample(logits, s.req.top_logprobs);
   {
     std::lock_guard lock(mu_);
     if (s.usage.completion_tokens == 0 && s.last_token == SteadyClock::time_point{})
@@ -359,8 +390,8 @@ void Scheduler::sample_and_emit(Sequence& s, std::span<const float> logits) {
       metrics_.inter_token.observe(seconds(now - s.last_token));
   }
   s.last_token = now;
-  if (s.sampler.is_eos(t.token)) return finish(s, FinishReason::kStop);
-  s.sampler.accept(t.token);
+  if (s.sampler->is_eos(t.token)) return finish(s, FinishReason::kStop);
+  s.sampler->accept(t.token);
   ++s.usage.completion_tokens;
   record_tokens(1);
   if (s.req.top_logprobs >= 0)

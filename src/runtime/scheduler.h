@@ -28,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -148,6 +149,9 @@ class Scheduler {
   // Queues a request, or refuses it: kInvalid (bad prompt / parameters), kOverloaded (queue
   // full, or the measured service rate says it cannot start within max_wait_seconds).
   Admission submit(GenerationRequest request, UpdateSink sink);
+  // The same overload refusal submit() would give, decided before the caller spends time on the
+  // prompt (template, tokenizer): a refused client hears so at once. nullopt: not overloaded now.
+  std::optional<Admission> refuse_if_overloaded();
 
   SchedulerMetrics metrics() const;
   // Seconds until a running sequence is expected to end (the measured mean service time), at
@@ -165,6 +169,7 @@ class Scheduler {
   void sample_and_emit(Sequence& s, std::span<const float> logits);
   void finish(Sequence& s, FinishReason why, std::string error = {});
   void record_tokens(int64_t n);
+  bool refuse_locked(Admission& a);  // mu_ held
   bool try_admit(Sequence& s, SteadyClock::time_point now);
   PagePool::PageId new_page();
   bool grow(Sequence& s, int64_t tokens);

@@ -174,6 +174,13 @@ void ApiServer::completions(HttpRequest&& req, std::shared_ptr<Responder> out, b
     }
   }
 
+  // Far above capacity, refuse before rendering and tokenizing the prompt.
+  if (auto refused = scheduler_->refuse_if_overloaded()) {
+    ApiError e{429, refused->message, "", "server_overloaded"};
+    e.retry_after_seconds = refused->retry_after_seconds;
+    return send_error(*out, e);
+  }
+
   // The prompt text.
   std::string text;
   bool opens_reasoning = false;
