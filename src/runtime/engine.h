@@ -26,6 +26,9 @@ class Engine {
 
   // Threads a forward pass uses.
   int threads() const { return pool_->size(); }
+  // Those threads, for the caller's own per-sequence work between forward passes (the
+  // scheduler's sampling); regions from different callers take turns.
+  ThreadPool& pool() const { return *pool_; }
 
   const ModelConfig& config() const { return model_->config(); }
   KvLayout kv_layout() const { return model_->kv_layout(); }

@@ -58,6 +58,9 @@ struct Scheduler::Sequence {
   GenerationUpdate out;  // gathered during a step, sent at its end
   std::optional<JsonConstraint> json;
   std::vector<float> masked;  // logits with the JSON mask applied
+  // The step's draw (Scheduler::draw), emitted after all sequences drew.
+  SampledToken drawn;
+  bool drawn_constrained = false, mask_failed = false;
 
   // The JSON constraint applies to content: from the start for non-reasoning output, else once
   // the reasoning block has closed.
@@ -342,9 +345,16 @@ void Scheduler::step() {
         ++s.prefilled;
     }
     for (auto& s : running_) publish_full_pages(*s, now);
+    // Each draw is a pass over the vocabulary (MBs of logits for a batch): spread the
+    // sequences over the engine's threads, then emit in batch order on this thread.
     const size_t v = size_t(engine_->vocab_size());
-    for (size_t r = 0; r < logit_owner.size(); ++r)
-      sample_and_emit(*logit_owner[r], std::span<const float>(logits_.data() + r * v, v));
+    for (Sequence* s : logit_owner)
+      if (s->req.json_object && !s->json) s->json.emplace(token_bytes());
+    engine_->pool().parallel_for(logit_owner.size(), [&](size_t begin, size_t end, int) {
+      for (size_t r = begin; r < end; ++r)
+        draw(*logit_owner[r], std::span<const float>(logits_.data() + r * v, v));
+    });
+    for (Sequence* s : logit_owner) emit(*s);
   }
   for (auto& s : running_)
     if (!s->done && (s->out.started || !s->out.content.empty() || !s->out.reasoning.empty() ||
@@ -371,17 +381,27 @@ void Scheduler::update_gauges() {
   metrics_.kv_tokens_capacity = int64_t(pool_.capacity()) * P;
 }
 
-void Scheduler::sample_and_emit(Sequence& s, std::span<const float> logits) {
-  const auto now = SteadyClock::now();
-  if (s.req.json_object && !s.json) s.json.emplace(token_bytes());
-  const bool constrained = s.json_engaged();
-  if (constrained) {
+// Touches only `s` (its sampler, JSON constraint and buffers), so sequences draw in parallel.
+void Scheduler::draw(Sequence& s, std::span<const float> logits) {
+  s.drawn_constrained = s.json_engaged();
+  s.mask_failed = false;
+  if (s.drawn_constrained) {
     s.masked.assign(logits.begin(), logits.end());
-    if (!s.json->mask(s.masked))
-      return finish(s, FinishReason::kError, "json_object: no token can continue the JSON");
+    if (!s.json->mask(s.masked)) {
+      s.mask_failed = true;
+      return;
+    }
     logits = s.masked;
   }
-  SampledToken t = s.sampler->sample(logits, s.req.top_logprobs);
+  s.drawn = s.sampler->sample(logits, s.req.top_logprobs);
+}
+
+void Scheduler::emit(Sequence& s) {
+  const auto now = SteadyClock::now();
+  if (s.mask_failed)
+    return finish(s, FinishReason::kError, "json_object: no token can continue the JSON");
+  const bool constrained = s.drawn_constrained;
+  const SampledToken& t = s.drawn;
   {
     std::lock_guard lock(mu_);
     if (s.usage.completion_tokens == 0 && s.last_token == SteadyClock::time_point{})

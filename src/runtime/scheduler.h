@@ -5,10 +5,11 @@
 // evaluates ONE batch holding a token for every decoding sequence plus a chunk of at most
 // `prefill_chunk` tokens of each prompt still being prefilled, so long prompts never stall the
 // others for more than a chunk. After the forward pass each sequence that got logits samples its
-// next token, runs it through detokenization, stop strings and reasoning splitting, and reports the
-// new text to its sink. Sequences leave the batch the moment they finish or are cancelled: their
-// pages go back to the pool at once, except full pages, which stay in the prefix cache for later
-// prompts.
+// next token (the sequences in parallel on the engine's threads: each draw is a pass over the
+// vocabulary), then, in order on the engine thread, runs it through detokenization, stop strings
+// and reasoning splitting, and reports the new text to its sink. Sequences leave the batch the
+// moment they finish or are cancelled: their pages go back to the pool at once, except full pages,
+// which stay in the prefix cache for later prompts.
 //
 // KV memory (PagePool): a sequence's pages are allocated as it grows, but admission reserves
 // what it may reach - prompt + max_tokens, or the whole context without max_tokens - so a
@@ -166,7 +167,8 @@ class Scheduler {
   void loop();
   void admit_waiting(SteadyClock::time_point now);
   void step();
-  void sample_and_emit(Sequence& s, std::span<const float> logits);
+  void draw(Sequence& s, std::span<const float> logits);
+  void emit(Sequence& s);
   void finish(Sequence& s, FinishReason why, std::string error = {});
   void record_tokens(int64_t n);
   bool refuse_locked(Admission& a);  // mu_ held
