@@ -324,7 +324,23 @@ TEST_F(SchedulerTest, AdmissionReservesPagesWithinTheBudget) {
   EXPECT_EQ(too_big.finish, FinishReason::kError);
   auto m = wait_metrics(*s, [](const SchedulerMetrics& m) { return m.running == 0; });
   EXPECT_EQ(m.kv_pages_total, 4);
+  // a and b each filled two pages; b's last page took the room of a's second (least recently
+  // used, a leaf that no sequence mapped).
+  EXPECT_EQ(m.kv_pages_cached, 3);
+  EXPECT_EQ(m.kv_pages_evicted, 1u);
+  // A third prompt needs room again: a's first page, then b's second are evicted for it.
+  Collector c;
+  ASSERT_EQ(s->submit(greedy(prompt_of(4, 20), 20), c.sink()).kind, Admission::Kind::kAccepted);
+  ASSERT_TRUE(c.wait());
+  EXPECT_EQ(c.finish, FinishReason::kLength);
+  m = wait_metrics(*s, [](const SchedulerMetrics& m) { return m.running == 0; });
+  EXPECT_EQ(m.kv_pages_evicted, 3u);
   EXPECT_LE(m.kv_pages_used, 4);
+  // b's first page is still cached: b's prompt hits it.
+  Collector b2;
+  ASSERT_EQ(s->submit(greedy(prompt_of(2, 20), 2), b2.sink()).kind, Admission::Kind::kAccepted);
+  ASSERT_TRUE(b2.wait());
+  EXPECT_EQ(b2.usage.cache_hit_tokens, P);
 }
 
 }  // namespace
