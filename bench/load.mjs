@@ -9,7 +9,8 @@
 // KV pages went idle (--kv-idle), with whale_kv_allocated_bytes.
 //
 //   node bench/load.mjs [--url http://127.0.0.1:8080] [--model M] [--clients 1,4,16,64]
-//                       [--requests R] [--max-tokens N] [--overload N] [--server-args "..."]
+//                       [--requests R] [--max-tokens N] [--overload N] [--temperature T]
+//                       [--server-args "..."]
 // Without --url a server is started on a free loopback port with --model (default: the tiny
 // random test model, generated into a temp dir).
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { testModel, tempDir, startServer, cleanup } from '../tests/server/whale_
 const { values: o } = parseArgs({ options: {
   url: { type: 'string' }, model: { type: 'string' }, clients: { type: 'string', default: '1,4,16,64' },
   requests: { type: 'string', default: '4' }, 'max-tokens': { type: 'string', default: '32' },
-  overload: { type: 'string', default: '600' },
+  overload: { type: 'string', default: '600' }, temperature: { type: 'string', default: '1' },
   'server-args': { type: 'string', default: '--max-batch 64 --kv-memory 2048 --kv-idle 2' },
 } });
 
@@ -34,7 +35,7 @@ async function streamOnce(url, messages, maxTokens) {
   const t0 = performance.now();
   const r = await fetch(url + '/v1/chat/completions', {
     method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'whale', messages, max_tokens: maxTokens, temperature: 1,
+    body: JSON.stringify({ model: 'whale', messages, max_tokens: maxTokens, temperature: Number(o.temperature),
                            stream: true, stream_options: { include_usage: true } }) });
   if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
   const decoder = new TextDecoder();
