@@ -13,7 +13,10 @@
 #include "hwy/highway.h"
 // clang-format on
 
+#include <cstring>
+
 #include "kernels/gemm_f32.h"
+#include "platform/fp16.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace whale {
@@ -166,6 +169,30 @@ void GemmAbAcc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, con
   }
 }
 
+template <typename T>
+uint16_t half_bits(const T* p) {
+  uint16_t bits;
+  std::memcpy(&bits, p, sizeof(bits));
+  return bits;
+}
+
+void WidenHalf(const void* src, bool bf16, float* dst, int64_t n) {
+  const DF d;
+  const int64_t L = int64_t(hn::Lanes(d));
+  int64_t i = 0;
+  if (bf16) {
+    const hn::Rebind<hwy::bfloat16_t, DF> dh;
+    const auto* p = static_cast<const hwy::bfloat16_t*>(src);
+    for (; i + L <= n; i += L) hn::StoreU(hn::PromoteTo(d, hn::LoadU(dh, p + i)), d, dst + i);
+    for (; i < n; ++i) dst[i] = bf16_to_f32(half_bits(p + i));
+  } else {
+    const hn::Rebind<hwy::float16_t, DF> dh;
+    const auto* p = static_cast<const hwy::float16_t*>(src);
+    for (; i + L <= n; i += L) hn::StoreU(hn::PromoteTo(d, hn::LoadU(dh, p + i)), d, dst + i);
+    for (; i < n; ++i) dst[i] = f16_to_f32(half_bits(p + i));
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace whale
 HWY_AFTER_NAMESPACE();
@@ -175,6 +202,11 @@ namespace whale {
 
 HWY_EXPORT(GemmAbt);
 HWY_EXPORT(GemmAbAcc);
+HWY_EXPORT(WidenHalf);
+
+void widen_half_to_f32(const void* src, bool bf16, float* dst, int64_t n) {
+  HWY_DYNAMIC_DISPATCH(WidenHalf)(src, bf16, dst, n);
+}
 
 void gemm_f32_abt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
                   int64_t ldb, float* c, int64_t ldc, float alpha) {

@@ -25,4 +25,8 @@ void gemm_f32_ab_acc(int64_t M, int64_t N, int64_t K, const float* a, int64_t ld
 void gemm_f32_ab_acc_reference(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
                                const float* b, int64_t ldb, float* c, int64_t ldc);
 
+// dst[i] = the f32 value of the i-th f16 (bf16 when `bf16`) in src, for i < n: weights widened
+// once for a product with several tokens.
+void widen_half_to_f32(const void* src, bool bf16, float* dst, int64_t n);
+
 }  // namespace whale

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/gemm_f32.h"
 #include "kernels/kernels.h"
 #include "kernels/simd_kernels.h"
 #include "platform/thread_pool.h"
@@ -56,12 +57,44 @@ void matvec_dequantized(const MatrixView& w, int64_t begin, int64_t end, const f
   }
 }
 
+// Rows [begin, end) of w times several tokens, for weights without an integer kernel: blocks of
+// rows widened to f32 once (F32 rows are used in place), then one register-tiled f32 product
+// with all the tokens (gemm_f32.h), instead of widening every row again for every token.
+constexpr int64_t kWidenedRows = 16;
+void matmul_widened(const MatrixView& w, int64_t begin, int64_t end, const float* x, int64_t n_tok,
+                    float* y) {
+  thread_local std::vector<float> block_buf;
+  float* block = grow(block_buf, size_t(kWidenedRows * w.cols));
+  for (int64_t r0 = begin; r0 < end; r0 += kWidenedRows) {
+    const int64_t rows = std::min(kWidenedRows, end - r0);
+    const float* rows_f32 = block;
+    int64_t stride = w.cols;
+    if (w.type == TensorType::F32) {
+      rows_f32 = reinterpret_cast<const float*>(w.data + size_t(r0) * w.row_stride_bytes);
+      stride = int64_t(w.row_stride_bytes / sizeof(float));
+    } else if (w.type == TensorType::F16 || w.type == TensorType::BF16) {
+      for (int64_t r = 0; r < rows; ++r)
+        widen_half_to_f32(w.data + size_t(r0 + r) * w.row_stride_bytes, w.type == TensorType::BF16,
+                          block + r * w.cols, w.cols);
+    } else {
+      for (int64_t r = 0; r < rows; ++r) {
+        Status st = dequantize_row(w.type, w.data + size_t(r0 + r) * w.row_stride_bytes,
+                                   block + r * w.cols, w.cols);
+        WHALE_CHECK(st.ok(), "dequantize_row failed on a validated matrix view");
+      }
+    }
+    gemm_f32_abt(n_tok, rows, w.cols, x, w.cols, rows_f32, stride, y + r0, w.rows, 1.0f);
+  }
+}
+
 // Rows [begin, end) of one product, with the kernel of its weight type.
 void run_rows(const MatrixView& w, int64_t begin, int64_t end, const float* x,
               const simd::Q8Rows& q8, int64_t n_tok, float* y) {
   const simd::RowRange r{w.type, w.data, w.row_stride_bytes, w.cols, begin, end};
   if (simd::has_q8_kernel(w.type)) {
     simd::matvec_q8(r, q8, n_tok, y, w.rows);
+  } else if (n_tok >= 2 && (w.type != TensorType::F32 || w.row_stride_bytes % sizeof(float) == 0)) {
+    matmul_widened(w, begin, end, x, n_tok, y);
   } else if (simd::has_float_kernel(w.type)) {
     simd::matvec_float(r, x, n_tok, y, w.rows);
   } else {

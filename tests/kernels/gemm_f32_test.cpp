@@ -13,6 +13,7 @@
 
 #include "hwy/targets.h"
 #include "kernels/gemm_f32.h"
+#include "platform/fp16.h"
 
 namespace whale {
 namespace {
@@ -91,6 +92,27 @@ TEST(GemmF32, AbAccAddsToTheOutputOnStridedOperands) {
           ASSERT_NEAR(got[m * ldc + n], want[m * ldc + n], tol)
               << "M=" << s.M << " N=" << s.N << " K=" << s.K << " at " << m << "," << n;
         }
+    }
+  });
+}
+
+TEST(GemmF32, WidenHalfMatchesTheScalarConversions) {
+  std::mt19937 rng(9);
+  // Finite values only: Highway's f16 emulation on targets without F16C (SSE4 and older) does
+  // not keep infinities and NaNs, which no usable weight holds.
+  std::vector<uint16_t> bits(1000 + 13);
+  for (uint16_t& b : bits) {
+    do b = uint16_t(rng());
+    while ((b & 0x7C00) == 0x7C00 || (b & 0x7F80) == 0x7F80);
+  }
+  each_target([&] {
+    for (bool bf16 : {false, true}) {
+      std::vector<float> got(bits.size());
+      widen_half_to_f32(bits.data(), bf16, got.data(), int64_t(bits.size()));
+      for (size_t i = 0; i < bits.size(); ++i) {
+        const float want = bf16 ? bf16_to_f32(bits[i]) : f16_to_f32(bits[i]);
+        ASSERT_EQ(got[i], want) << (bf16 ? "bf16 " : "f16 ") << std::hex << bits[i];
+      }
     }
   });
 }
