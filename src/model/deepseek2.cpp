@@ -87,7 +87,20 @@ enum Slot {
   kMoeOut,
   kRouteW
 };
-enum IntSlot { kRouteIds, kSeqTokens, kExpertTokens, kLens };
+enum IntSlot {
+  kRouteIds,
+  kSeqTokens,
+  kExpertTokens,
+  kLens,
+  kSeqSpans,
+  kBlocks,
+  kExpertFirst,
+  kExpertFill,
+  kActiveExperts
+};
+
+// Batches of at most this many tokens run whole routed experts per thread (see moe()).
+constexpr int64_t kExpertParallelTokens = 16;
 
 // Query tokens per attention work item: their rows share every key row loaded.
 constexpr int64_t kTokensPerItem = 32;
@@ -111,10 +124,11 @@ class Deepseek2Model final : public Model {
 
  private:
   void project_qkv(const MlaLayer& l, int64_t il, const BatchView& b, Workspace& ws) const;
-  void attend_sequence(const MlaLayer& l, int64_t il, const BatchView& b,
-                       std::span<const int32_t> toks, bool expanded, Workspace& ws) const;
-  void attend_absorbed(const MlaLayer& l, int64_t il, const BatchView& b,
+  void attend_expanded(const MlaLayer& l, int64_t il, const BatchView& b,
                        std::span<const int32_t> toks, Workspace& ws) const;
+  void attend_absorbed(const MlaLayer& l, int64_t il, const BatchView& b,
+                       std::span<const int32_t> seq_toks, std::span<const int32_t> blocks,
+                       Workspace& ws) const;
   void moe(const MlaLayer& l, const float* x, int64_t n, Workspace& ws, float* out,
            ThreadPool* pool) const;
 
@@ -194,16 +208,14 @@ void Deepseek2Model::project_qkv(const MlaLayer& l, int64_t il, const BatchView&
   }
 }
 
-// Attention for the tokens `toks` (batch indices) of one sequence; writes their per-head outputs
-// ([n_head * v] per token) into the kAttn rows of those tokens.
+// Attention writes each token's per-head outputs ([n_head * v] per token) into its kAttn row.
 //
-// Expanded form: per head (heads split across threads), the keys [W_UK latent | k_pe] and values
-// W_UV latent of every cached position are decompressed into scratch once, then the sequence's
-// tokens attend to them in blocks (attend_rows: two dense products per block).
-void Deepseek2Model::attend_sequence(const MlaLayer& l, int64_t il, const BatchView& b,
-                                     std::span<const int32_t> toks, bool expanded,
-                                     Workspace& ws) const {
-  if (!expanded) return attend_absorbed(l, il, b, toks, ws);
+// Expanded form, for the tokens `toks` (batch indices) of one sequence: per head (heads split
+// across threads), the keys [W_UK latent | k_pe] and values W_UV latent of every cached position
+// are decompressed into scratch once, then the sequence's tokens attend to them in blocks
+// (attend_rows: two dense products per block).
+void Deepseek2Model::attend_expanded(const MlaLayer& l, int64_t il, const BatchView& b,
+                                     std::span<const int32_t> toks, Workspace& ws) const {
   const int64_t nh = c_.num_attention_heads, nope = c_.qk_nope_head_dim;
   const int64_t rope = c_.qk_rope_head_dim, kvl = c_.kv_lora_rank, vd = c_.v_head_dim;
   const int64_t qk = nope + rope, g = int64_t(toks.size());
@@ -257,22 +269,29 @@ void Deepseek2Model::attend_sequence(const MlaLayer& l, int64_t il, const BatchV
 
 // Absorbed MLA reads the latent cache in place: a head's query becomes [W_UK^T q_nope | q_pe]
 // (kv_lora + rope values) and attends over the cache rows [latent | k_pe] themselves; the
-// weighted latent sum then goes through W_UV. Work items are (block of tokens, chunk of heads),
-// chunked so that even one decoding token keeps every thread busy; an item's rows (its heads x
-// its tokens) share every cache row loaded.
+// weighted latent sum then goes through W_UV. `blocks` lists (first, count) spans of seq_toks:
+// up to kTokensPerItem tokens of one sequence each. Work items are (block, chunk of heads) for
+// every sequence at once, one parallel region per layer however many sequences decode; heads are
+// chunked only when there are fewer blocks than threads. An item's rows (its heads x its tokens)
+// share every cache row loaded.
 void Deepseek2Model::attend_absorbed(const MlaLayer& l, int64_t il, const BatchView& b,
-                                     std::span<const int32_t> toks, Workspace& ws) const {
+                                     std::span<const int32_t> seq_toks,
+                                     std::span<const int32_t> blocks, Workspace& ws) const {
   const int64_t nh = c_.num_attention_heads, nope = c_.qk_nope_head_dim;
   const int64_t rope = c_.qk_rope_head_dim, kvl = c_.kv_lora_rank, vd = c_.v_head_dim;
-  const int64_t qk = nope + rope, dk = kvl + rope, g = int64_t(toks.size());
-  const KvView& cache = b.caches[b.seq_ids[toks[0]]];
-  int64_t n_keys = 0;
-  for (int32_t t : toks) n_keys = std::max<int64_t>(n_keys, b.positions[t] + 1);
+  const int64_t qk = nope + rope, dk = kvl + rope, n_blocks = int64_t(blocks.size()) / 2;
+  if (n_blocks == 0) return;
+  int64_t n_keys = 0, tb = 1;
+  for (int64_t k = 0; k < n_blocks; ++k) {
+    tb = std::max<int64_t>(tb, blocks[2 * k + 1]);
+    for (int32_t i = 0; i < blocks[2 * k + 1]; ++i)
+      n_keys = std::max<int64_t>(n_keys, b.positions[seq_toks[blocks[2 * k] + i]] + 1);
+  }
   const float* q = ws.f32(kQ, 0);
   float* out = ws.f32(kAttn, 0);
-  const int64_t n_thr = thread_count(b.pool), tb = std::min(g, kTokensPerItem);
-  const int64_t hc = (nh + n_thr - 1) / n_thr;  // heads per chunk
-  const int64_t n_chunks = (nh + hc - 1) / hc, n_blocks = (g + tb - 1) / tb;
+  const int64_t n_thr = thread_count(b.pool);
+  const int64_t n_chunks = std::min(nh, std::max<int64_t>(1, (n_thr + n_blocks - 1) / n_blocks));
+  const int64_t hc = (nh + n_chunks - 1) / n_chunks;  // heads per chunk
   const int64_t rows = tb * hc;
   float* qfull_all = ws.f32(kQlat, size_t(n_thr * rows * dk));
   float* qn_all = ws.f32(kQnope, size_t(n_thr * tb * nope));
@@ -291,29 +310,29 @@ void Deepseek2Model::attend_absorbed(const MlaLayer& l, int64_t il, const BatchV
     float* uv = uv_all + thr * tb * vd;
     int32_t* lens = len_all + thr * rows;
     for (size_t item = begin; item < end; ++item) {
-      const int64_t i0 = int64_t(item) / n_chunks * tb, m = std::min(tb, g - i0);
+      const int64_t k = int64_t(item) / n_chunks;
+      const int32_t* toks = seq_toks.data() + blocks[2 * k];
+      const int64_t m = blocks[2 * k + 1];
       const int64_t h0 = int64_t(item) % n_chunks * hc, h1 = std::min(nh, h0 + hc);
-      // Row (head h0 + hh, token i0 + i) = hh * m + i: each head's rows are contiguous.
+      // Row (head h0 + hh, token i) = hh * m + i: each head's rows are contiguous.
       for (int64_t h = h0; h < h1; ++h) {
         for (int64_t i = 0; i < m; ++i)
-          std::memcpy(qn + i * nope, q + (toks[i0 + i] * nh + h) * qk,
-                      size_t(nope) * sizeof(float));
+          std::memcpy(qn + i * nope, q + (toks[i] * nh + h) * qk, size_t(nope) * sizeof(float));
         absorb_q(l, h, qn, m, qlat);
         for (int64_t i = 0; i < m; ++i) {
           float* row = qfull + ((h - h0) * m + i) * dk;
           std::memcpy(row, qlat + i * kvl, size_t(kvl) * sizeof(float));
-          std::memcpy(row + kvl, q + (toks[i0 + i] * nh + h) * qk + nope,
-                      size_t(rope) * sizeof(float));
-          lens[(h - h0) * m + i] = b.positions[toks[i0 + i]] + 1;
+          std::memcpy(row + kvl, q + (toks[i] * nh + h) * qk + nope, size_t(rope) * sizeof(float));
+          lens[(h - h0) * m + i] = b.positions[toks[i]] + 1;
         }
       }
-      const RowSource cached = RowSource::in_cache(cache, il, 0);
+      const RowSource cached = RowSource::in_cache(b.caches[b.seq_ids[toks[0]]], il, 0);
       attend_rows(qfull, dk, (h1 - h0) * m, lens, dk, kvl, cached, cached, scale, lat_out, kvl,
                   scores_all + thr * rows * n_keys);
       for (int64_t h = h0; h < h1; ++h) {
         apply_uv(l, h, lat_out + (h - h0) * m * kvl, m, uv);
         for (int64_t i = 0; i < m; ++i)
-          std::memcpy(out + (toks[i0 + i] * nh + h) * vd, uv + i * vd, size_t(vd) * sizeof(float));
+          std::memcpy(out + (toks[i] * nh + h) * vd, uv + i * vd, size_t(vd) * sizeof(float));
       }
     }
   });
@@ -331,28 +350,58 @@ void Deepseek2Model::moe(const MlaLayer& l, const float* x, int64_t n, Workspace
     route_token(router_, router_logits + t * E, l.router_bias, ids + t * k, wts + t * k);
 
   std::memset(out, 0, size_t(n * H) * sizeof(float));
-  // Group the batch's tokens by expert so each expert's weights are read once per batch.
-  int32_t* members = ws.i32(kExpertTokens, size_t(n));
-  float* member_w = ws.f32(kGathered, size_t(n));
-  float* xe = ws.f32(kExpertIn, size_t(n * H));
-  float* ye = ws.f32(kExpertOut, size_t(n * H));
-  float* gate = ws.f32(kGate, size_t(n * std::max(inter, inter * c_.n_shared_experts)));
-  float* up = ws.f32(kUp, size_t(n * std::max(inter, inter * c_.n_shared_experts)));
-  for (int64_t e = 0; e < E; ++e) {
-    int64_t m = 0;
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t j = 0; j < k; ++j)
-        if (ids[t * k + j] == e) {
-          members[m] = int32_t(t);
-          member_w[m] = wts[t * k + j];
-          std::memcpy(xe + m * H, x + t * H, size_t(H) * sizeof(float));
-          ++m;
-        }
-    if (m == 0) continue;
-    swiglu_mlp(l.experts[size_t(e)], xe, m, gate, up, ye, pool);
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t d = 0; d < H; ++d) out[members[i] * H + d] += member_w[i] * ye[i * H + d];
+  // Group the batch's tokens by expert so each expert's weights are read once per batch: the
+  // (token, weight) pairs of expert e are members[first[e] .. first[e + 1]), their inputs the
+  // same rows of xe.
+  int32_t* first = ws.i32(kExpertFirst, size_t(E + 1));
+  int32_t* members = ws.i32(kExpertTokens, size_t(n * k));
+  float* member_w = ws.f32(kGathered, size_t(n * k));
+  float* xe = ws.f32(kExpertIn, size_t(n * k * H));
+  float* ye = ws.f32(kExpertOut, size_t(n * k * H));
+  std::fill(first, first + E + 1, 0);
+  for (int64_t i = 0; i < n * k; ++i) ++first[ids[i] + 1];
+  for (int64_t e = 0; e < E; ++e) first[e + 1] += first[e];
+  int32_t* fill = ws.i32(kExpertFill, size_t(E));
+  std::copy(first, first + E, fill);
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t j = 0; j < k; ++j) {
+      const int32_t slot = fill[ids[t * k + j]]++;
+      members[slot] = int32_t(t);
+      member_w[slot] = wts[t * k + j];
+      std::memcpy(xe + slot * H, x + t * H, size_t(H) * sizeof(float));
+    }
+  int32_t* active = ws.i32(kActiveExperts, size_t(E));
+  int64_t n_active = 0;
+  for (int64_t e = 0; e < E; ++e)
+    if (first[e + 1] > first[e]) active[n_active++] = int32_t(e);
+
+  const int64_t shared_inter = inter * std::max<int64_t>(1, c_.n_shared_experts);
+  if (n <= kExpertParallelTokens && pool) {
+    // Few tokens (decode): whole experts per thread, one parallel region for all of them
+    // instead of one per product.
+    const int64_t n_thr = thread_count(pool), per_thread = n * inter;
+    float* gate_all = ws.f32(kGate, size_t(std::max(n_thr * per_thread, n * shared_inter)));
+    float* up_all = ws.f32(kUp, size_t(std::max(n_thr * per_thread, n * shared_inter)));
+    parallel_or_inline(pool, size_t(n_active), [&](size_t begin, size_t end, int thread) {
+      for (size_t a = begin; a < end; ++a) {
+        const int64_t e = active[a], f = first[e], m = first[e + 1] - f;
+        swiglu_mlp(l.experts[size_t(e)], xe + f * H, m, gate_all + thread * per_thread,
+                   up_all + thread * per_thread, ye + f * H, nullptr);
+      }
+    });
+  } else {
+    float* gate = ws.f32(kGate, size_t(n * shared_inter));
+    float* up = ws.f32(kUp, size_t(n * shared_inter));
+    for (int64_t a = 0; a < n_active; ++a) {
+      const int64_t e = active[a], f = first[e], m = first[e + 1] - f;
+      swiglu_mlp(l.experts[size_t(e)], xe + f * H, m, gate, up, ye + f * H, pool);
+    }
   }
+  for (int64_t a = 0; a < n_active; ++a)
+    for (int64_t i = first[active[a]]; i < first[active[a] + 1]; ++i)
+      for (int64_t d = 0; d < H; ++d) out[members[i] * H + d] += member_w[i] * ye[i * H + d];
+  float* gate = ws.f32(kGate, 0);
+  float* up = ws.f32(kUp, 0);
   if (l.has_shared) {
     swiglu_mlp(l.shared, x, n, gate, up, ye, pool);
     add(out, ye, n * H);
@@ -367,24 +416,43 @@ void Deepseek2Model::forward(const BatchView& b, Workspace& ws, float* logits) c
   float* proj = ws.f32(kProj, size_t(n * H));
   ws.f32(kAttn, size_t(n * nh * vd));
   ws.f32(kQ, size_t(n * nh * (c_.qk_nope_head_dim + c_.qk_rope_head_dim)));
+  // The batch's tokens grouped by sequence (first-appearance order). Sequences in the expanded
+  // form are listed in `spans` (first, count); the absorbed ones are cut into `blocks`.
   int32_t* seq_toks = ws.i32(kSeqTokens, size_t(n));
+  int32_t* spans = ws.i32(kSeqSpans, size_t(2 * n));
+  int32_t* blocks = ws.i32(kBlocks, size_t(2 * n));
+  int64_t n_grouped = 0, n_expanded = 0, n_blocks = 0;
+  for (int64_t t0 = 0; t0 < n; ++t0) {
+    bool seen = false;
+    for (int64_t t = 0; t < t0 && !seen; ++t) seen = b.seq_ids[t] == b.seq_ids[t0];
+    if (seen) continue;
+    const int64_t first = n_grouped;
+    for (int64_t t = t0; t < n; ++t)
+      if (b.seq_ids[t] == b.seq_ids[t0]) seq_toks[n_grouped++] = int32_t(t);
+    const int64_t g = n_grouped - first;
+    const bool expanded =
+        b.mla_form == MlaForm::kExpanded || (b.mla_form == MlaForm::kAuto && g > 1);
+    if (expanded) {
+      spans[2 * n_expanded] = int32_t(first);
+      spans[2 * n_expanded++ + 1] = int32_t(g);
+      continue;
+    }
+    for (int64_t i0 = first; i0 < n_grouped; i0 += kTokensPerItem) {
+      blocks[2 * n_blocks] = int32_t(i0);
+      blocks[2 * n_blocks++ + 1] = int32_t(std::min<int64_t>(kTokensPerItem, n_grouped - i0));
+    }
+  }
   embed_tokens(w_.token_embd, b.tokens, x);
   for (int64_t il = 0; il < c_.num_hidden_layers; ++il) {
     const MlaLayer& l = w_.layers[size_t(il)];
     rms_norm(x, l.attn_norm, n, H, c_.rms_norm_eps, normed);
     project_qkv(l, il, b, ws);
-    // One attention pass per sequence present in the batch (first-appearance order).
-    for (int64_t t0 = 0; t0 < n; ++t0) {
-      bool seen = false;
-      for (int64_t t = 0; t < t0 && !seen; ++t) seen = b.seq_ids[t] == b.seq_ids[t0];
-      if (seen) continue;
-      int64_t g = 0;
-      for (int64_t t = t0; t < n; ++t)
-        if (b.seq_ids[t] == b.seq_ids[t0]) seq_toks[g++] = int32_t(t);
-      const bool expanded =
-          b.mla_form == MlaForm::kExpanded || (b.mla_form == MlaForm::kAuto && g > 1);
-      attend_sequence(l, il, b, std::span<const int32_t>(seq_toks, size_t(g)), expanded, ws);
-    }
+    for (int64_t k = 0; k < n_expanded; ++k)
+      attend_expanded(l, il, b,
+                      std::span<const int32_t>(seq_toks + spans[2 * k], size_t(spans[2 * k + 1])),
+                      ws);
+    attend_absorbed(l, il, b, std::span<const int32_t>(seq_toks, size_t(n)),
+                    std::span<const int32_t>(blocks, size_t(2 * n_blocks)), ws);
     matmul(l.wo, ws.f32(kAttn, 0), n, proj, b.pool);
     add(x, proj, n * H);
     rms_norm(x, l.ffn_norm, n, H, c_.rms_norm_eps, normed);
