@@ -1,4 +1,5 @@
 #include "kernels/kernels.h"
+#include "kernels/simd_kernels.h"
 
 #include <cmath>
 #include <limits>
@@ -120,10 +121,8 @@ void softmax(float* x, int64_t n) {
 }
 
 void silu_mul(float* gate, const float* up, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const double g = gate[i];
-    gate[i] = float(g / (1.0 + std::exp(-g)) * double(up[i]));
-  }
+  // f32 SIMD (vector exp, ~1 ulp): the MLP's activations, ~4% of a prefill in f64 scalar code
+  simd::silu_mul(gate, up, n);
 }
 
 void add(float* y, const float* x, int64_t n) {

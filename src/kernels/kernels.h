@@ -80,7 +80,7 @@ void softmax(float* x, int64_t n);
 // The same in f32 SIMD lanes (vector exp, ~1 ulp): attention's scores over the whole context.
 void softmax_f32(float* x, int64_t n);
 
-// gate[i] = silu(gate[i]) * up[i] for n values (SwiGLU).
+// gate[i] = silu(gate[i]) * up[i] for n values (SwiGLU), in f32 SIMD lanes (vector exp).
 void silu_mul(float* gate, const float* up, int64_t n);
 
 // y[i] += x[i] for n values.

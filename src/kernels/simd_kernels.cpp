@@ -427,6 +427,25 @@ void Softmax(float* x, int64_t n) {
   for (; i < n; ++i) x[i] *= 1.0f / sum;
 }
 
+// gate = silu(gate) * up = gate * sigmoid(gate) * up in f32 lanes, with sigmoid from
+// e = exp(-|gate|) (never overflows): 1 / (1 + e) for gate >= 0, e / (1 + e) below.
+void SiluMul(float* gate, const float* up, int64_t n) {
+  const DF df;
+  const int64_t lanes = int64_t(hn::Lanes(df));
+  const auto one = hn::Set(df, 1.0f), zero = hn::Zero(df);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto g = hn::LoadU(df, gate + i);
+    const auto e = hn::Exp(df, hn::Neg(hn::Abs(g)));
+    const auto sig = hn::Div(hn::IfThenElse(hn::Ge(g, zero), one, e), hn::Add(one, e));
+    hn::StoreU(hn::Mul(hn::Mul(g, sig), hn::LoadU(df, up + i)), df, gate + i);
+  }
+  for (; i < n; ++i) {
+    const float g = gate[i], e = std::exp(-std::fabs(g));
+    gate[i] = g * ((g >= 0.0f ? 1.0f : e) / (1.0f + e)) * up[i];
+  }
+}
+
 // Per 32-block: d = max|x| / 127 and q = x / d rounded to nearest (ties to even: the rounding
 // instruction; Q8_0's reference rounds ties away, which differs only on exact halves).
 void QuantizeQ8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum,
@@ -478,6 +497,7 @@ HWY_EXPORT(Axpy);
 HWY_EXPORT(QuantizeQ8);
 HWY_EXPORT(Q8PackedBytes);
 HWY_EXPORT(Softmax);
+HWY_EXPORT(SiluMul);
 
 void quantize_q8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum,
                  uint8_t* packed) {
@@ -523,6 +543,10 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 
 void softmax(float* x, int64_t n) {
   HWY_DYNAMIC_DISPATCH(Softmax)(x, n);
+}
+
+void silu_mul(float* gate, const float* up, int64_t n) {
+  HWY_DYNAMIC_DISPATCH(SiluMul)(gate, up, n);
 }
 
 const char* active_target_name() {

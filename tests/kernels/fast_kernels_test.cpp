@@ -198,6 +198,26 @@ TEST(FastKernels, TransposedDotAxpyMatchReference) {
   });
 }
 
+TEST(FastKernels, SiluMulMatchesF64OnEveryTarget) {
+  // Vector exp is ~1 ulp, plus the divide and multiply: a few f32 ulps of the result. Large
+  // |gate| covers the capped exp (gate << 0: result ~0) and its underflow (gate >> 0).
+  for_each_target([&] {
+    auto gate = random_vec(37, 5, 4.0f);
+    const auto up = random_vec(37, 6);
+    gate[3] = -100.0f;
+    gate[4] = 120.0f;
+    gate[5] = -1e30f;
+    gate[6] = 0.0f;
+    const auto g0 = gate;
+    silu_mul(gate.data(), up.data(), int64_t(gate.size()));
+    for (size_t i = 0; i < gate.size(); ++i) {
+      const double g = g0[i];
+      const double want = g / (1.0 + std::exp(-g)) * double(up[i]);
+      EXPECT_NEAR(gate[i], want, 4e-7 * std::fabs(want) + 1e-30) << i;
+    }
+  });
+}
+
 TEST(FastKernels, SoftmaxMatchesReference) {
   // exp is within a few ulp and the sum is f32: |error| <= (8 + n) * 1.2e-7 * value.
   for_each_target([&] {
