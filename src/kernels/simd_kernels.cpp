@@ -7,6 +7,10 @@
 // ReorderWidenMulAccumulate (x86: vpmaddwd) forms pairwise int32 sums; each block's int32 sums
 // are converted once and scaled by (weight scale * activation scale) in an f32 accumulator.
 // Overflow: |w| <= 128 and |q| <= 127, so a 32-block sums to at most 32 * 16256 < 2^31.
+//
+// Integer products by target: AVX3_DL (AVX-512 VNNI) -> simd_vnni-inl.h (vpdpbusd, activations
+// packed per call, register tiles); AVX3 and AVX2 -> simd_x86-inl.h (vpmaddubsw + vpmaddwd);
+// others -> the portable Highway code below.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/simd_kernels.cpp"
 #include "hwy/foreach_target.h"  // must precede highway.h
