@@ -416,30 +416,25 @@ void Deepseek2Model::forward(const BatchView& b, Workspace& ws, float* logits) c
   float* proj = ws.f32(kProj, size_t(n * H));
   ws.f32(kAttn, size_t(n * nh * vd));
   ws.f32(kQ, size_t(n * nh * (c_.qk_nope_head_dim + c_.qk_rope_head_dim)));
-  // The batch's tokens grouped by sequence (first-appearance order). Sequences in the expanded
-  // form are listed in `spans` (first, count); the absorbed ones are cut into `blocks`.
+  // The batch's tokens grouped by sequence. Sequences in the expanded form keep their span in
+  // `spans` (moved to the front); the absorbed ones are cut into `blocks` (first, count).
   int32_t* seq_toks = ws.i32(kSeqTokens, size_t(n));
   int32_t* spans = ws.i32(kSeqSpans, size_t(2 * n));
   int32_t* blocks = ws.i32(kBlocks, size_t(2 * n));
-  int64_t n_grouped = 0, n_expanded = 0, n_blocks = 0;
-  for (int64_t t0 = 0; t0 < n; ++t0) {
-    bool seen = false;
-    for (int64_t t = 0; t < t0 && !seen; ++t) seen = b.seq_ids[t] == b.seq_ids[t0];
-    if (seen) continue;
-    const int64_t first = n_grouped;
-    for (int64_t t = t0; t < n; ++t)
-      if (b.seq_ids[t] == b.seq_ids[t0]) seq_toks[n_grouped++] = int32_t(t);
-    const int64_t g = n_grouped - first;
+  const int64_t n_seqs = group_by_sequence(b.seq_ids, seq_toks, spans);
+  int64_t n_expanded = 0, n_blocks = 0;
+  for (int64_t s = 0; s < n_seqs; ++s) {
+    const int32_t first = spans[2 * s], g = spans[2 * s + 1];
     const bool expanded =
         b.mla_form == MlaForm::kExpanded || (b.mla_form == MlaForm::kAuto && g > 1);
     if (expanded) {
-      spans[2 * n_expanded] = int32_t(first);
-      spans[2 * n_expanded++ + 1] = int32_t(g);
+      spans[2 * n_expanded] = first;
+      spans[2 * n_expanded++ + 1] = g;
       continue;
     }
-    for (int64_t i0 = first; i0 < n_grouped; i0 += kTokensPerItem) {
-      blocks[2 * n_blocks] = int32_t(i0);
-      blocks[2 * n_blocks++ + 1] = int32_t(std::min<int64_t>(kTokensPerItem, n_grouped - i0));
+    for (int32_t i0 = first; i0 < first + g; i0 += int32_t(kTokensPerItem)) {
+      blocks[2 * n_blocks] = i0;
+      blocks[2 * n_blocks++ + 1] = int32_t(std::min<int64_t>(kTokensPerItem, first + g - i0));
     }
   }
   embed_tokens(w_.token_embd, b.tokens, x);

@@ -35,6 +35,22 @@ void swiglu_mlp(const MlpWeights& w, const float* x, int64_t n, float* gate_buf,
   matmul(w.down, gate_buf, n, out, pool);
 }
 
+int64_t group_by_sequence(std::span<const int32_t> seq_ids, int32_t* seq_toks, int32_t* spans) {
+  const int64_t n = int64_t(seq_ids.size());
+  int64_t n_grouped = 0, n_seqs = 0;
+  for (int64_t t0 = 0; t0 < n; ++t0) {
+    bool seen = false;
+    for (int64_t t = 0; t < t0 && !seen; ++t) seen = seq_ids[t] == seq_ids[t0];
+    if (seen) continue;
+    spans[2 * n_seqs] = int32_t(n_grouped);
+    for (int64_t t = t0; t < n; ++t)
+      if (seq_ids[t] == seq_ids[t0]) seq_toks[n_grouped++] = int32_t(t);
+    spans[2 * n_seqs + 1] = int32_t(n_grouped) - spans[2 * n_seqs];
+    ++n_seqs;
+  }
+  return n_seqs;
+}
+
 int thread_count(const ThreadPool* pool) {
   return pool ? pool->size() : 1;
 }

@@ -41,6 +41,11 @@ void output_logits(const float* x, int64_t hidden, const float* norm, double eps
 Result<MatrixView> load_output_head(WeightSource& s, const MatrixView& token_embd, int64_t hidden,
                                     int64_t vocab);
 
+// The batch's tokens grouped by sequence, sequences in first-appearance order: seq_toks receives
+// all n batch indices, spans a (first, count) pair per sequence indexing seq_toks. Returns the
+// number of sequences. Attention runs per sequence, since each has its own cache.
+int64_t group_by_sequence(std::span<const int32_t> seq_ids, int32_t* seq_toks, int32_t* spans);
+
 // Threads available to a body of `pool` (1 without a pool): the number of per-thread scratch
 // copies a parallel loop needs.
 int thread_count(const ThreadPool* pool);

@@ -57,7 +57,7 @@ enum Slot {
   kQueryBlock,
   kOutBlock
 };
-enum IntSlot { kSeqTokens, kItems, kLens };
+enum IntSlot { kSeqTokens, kSeqSpans, kItems, kLens };
 
 // Query tokens per attention work item: their rows share every key row loaded.
 constexpr int64_t kTokensPerItem = 32;
@@ -76,7 +76,9 @@ class LlamaFamilyModel final : public Model {
   void forward(const BatchView& b, Workspace& ws, float* logits) const override;
 
  private:
-  void attention(const LlamaLayer& l, int64_t il, const BatchView& b, Workspace& ws) const;
+  // seq_toks / spans: the batch grouped by sequence (group_by_sequence), n_seqs sequences.
+  void attention(const LlamaLayer& l, int64_t il, const BatchView& b, const int32_t* seq_toks,
+                 const int32_t* spans, int64_t n_seqs, Workspace& ws) const;
 
   std::unique_ptr<WeightSource> src_;
   const ModelConfig& c_;
@@ -91,6 +93,7 @@ void add_bias(float* y, const float* bias, int64_t n, int64_t width) {
 }
 
 void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchView& b,
+                                 const int32_t* seq_toks, const int32_t* spans, int64_t n_seqs,
                                  Workspace& ws) const {
   const int64_t n = int64_t(b.tokens.size());
   const int64_t hd = c_.head_dim(), nh = c_.num_attention_heads, nkv = c_.num_key_value_heads;
@@ -120,21 +123,15 @@ void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchVie
 
   // Work items: (sequence, kv head, block of that sequence's tokens). An item's query rows are
   // the block's tokens x the kv head's group of query heads, all over the same cached keys.
-  int32_t* seq_toks = ws.i32(kSeqTokens, size_t(n));
   int32_t* items = ws.i32(kItems, size_t(4 * n * nkv));  // {first, count, kv head, unused}
-  int64_t n_items = 0, n_grouped = 0, max_keys = 0;
-  for (int64_t t0 = 0; t0 < n; ++t0) {
-    bool seen = false;
-    for (int64_t t = 0; t < t0 && !seen; ++t) seen = b.seq_ids[t] == b.seq_ids[t0];
-    if (seen) continue;
-    const int64_t first = n_grouped;
-    for (int64_t t = t0; t < n; ++t)
-      if (b.seq_ids[t] == b.seq_ids[t0]) seq_toks[n_grouped++] = int32_t(t);
-    for (int64_t i0 = first; i0 < n_grouped; i0 += kTokensPerItem)
+  int64_t n_items = 0, max_keys = 0;
+  for (int64_t s = 0; s < n_seqs; ++s) {
+    const int32_t first = spans[2 * s], end = first + spans[2 * s + 1];
+    for (int32_t i0 = first; i0 < end; i0 += int32_t(kTokensPerItem))
       for (int64_t kh = 0; kh < nkv; ++kh) {
         int32_t* it = items + 4 * n_items++;
-        it[0] = int32_t(i0);
-        it[1] = int32_t(std::min<int64_t>(kTokensPerItem, n_grouped - i0));
+        it[0] = i0;
+        it[1] = int32_t(std::min<int64_t>(kTokensPerItem, end - i0));
         it[2] = int32_t(kh);
       }
   }
@@ -177,11 +174,14 @@ void LlamaFamilyModel::forward(const BatchView& b, Workspace& ws, float* logits)
   float* proj = ws.f32(kProj, size_t(n * H));
   float* gate = ws.f32(kGate, size_t(n * inter));
   float* up = ws.f32(kUp, size_t(n * inter));
+  int32_t* seq_toks = ws.i32(kSeqTokens, size_t(n));
+  int32_t* spans = ws.i32(kSeqSpans, size_t(2 * n));
+  const int64_t n_seqs = group_by_sequence(b.seq_ids, seq_toks, spans);
   embed_tokens(w_.token_embd, b.tokens, x);
   for (int64_t il = 0; il < c_.num_hidden_layers; ++il) {
     const LlamaLayer& l = w_.layers[size_t(il)];
     rms_norm(x, l.attn_norm, n, H, c_.rms_norm_eps, normed);
-    attention(l, il, b, ws);
+    attention(l, il, b, seq_toks, spans, n_seqs, ws);
     matmul(l.wo, ws.f32(kAttn, 0), n, proj, b.pool);
     add_bias(proj, l.bo, n, H);
     add(x, proj, n * H);
