@@ -2,13 +2,15 @@
 //
 //   Q8_0 Q4_0 Q5_0 Q4_K Q6_K  activations quantized once per call (per token, 8 bits per
 //                             32-block), integer dot products per row (simd::matvec_q8)
-//   F32 F16 BF16              f32 activations, weights widened on load (simd::matvec_float)
+//   F32 F16 BF16              f32 activations, weights widened on load: one token
+//                             simd::matvec_float, several tokens gemm_float_weights
 //   other block types         each row dequantized to f32 by the reference dequantizer, then
 //                             SIMD f32 dots (rare types: Q4_1, Q5_1, Q2_K, Q3_K, Q5_K)
 #include <algorithm>
 #include <vector>
 
 #include "kernels/gemm_f32.h"
+#include "kernels/gemm_float_weights.h"
 #include "kernels/kernels.h"
 #include "kernels/simd_kernels.h"
 #include "platform/thread_pool.h"
@@ -57,9 +59,10 @@ void matvec_dequantized(const MatrixView& w, int64_t begin, int64_t end, const f
   }
 }
 
-// Rows [begin, end) of w times several tokens, for weights without an integer kernel: blocks of
-// rows widened to f32 once (F32 rows are used in place), then one register-tiled f32 product
-// with all the tokens (gemm_f32.h), instead of widening every row again for every token.
+// Rows [begin, end) of w times several tokens, for the rare block types (and float weights on
+// targets without gemm_float_weights' tiles): blocks of rows widened to f32 once (F32 rows are
+// used in place), then one register-tiled f32 product with all the tokens (gemm_f32.h), instead
+// of widening every row again for every token.
 constexpr int64_t kWidenedRows = 16;
 void matmul_widened(const MatrixView& w, int64_t begin, int64_t end, const float* x, int64_t n_tok,
                     float* y) {
@@ -94,7 +97,10 @@ void run_rows(const MatrixView& w, int64_t begin, int64_t end, const float* x,
   if (simd::has_q8_kernel(w.type)) {
     simd::matvec_q8(r, q8, n_tok, y, w.rows);
   } else if (n_tok >= 2 && (w.type != TensorType::F32 || w.row_stride_bytes % sizeof(float) == 0)) {
-    matmul_widened(w, begin, end, x, n_tok, y);
+    const uint8_t* first_row = w.data + size_t(begin) * w.row_stride_bytes;
+    if (!gemm_float_weights(w.type, first_row, w.row_stride_bytes, end - begin, w.cols, x, w.cols,
+                            n_tok, y + begin, w.rows))
+      matmul_widened(w, begin, end, x, n_tok, y);
   } else if (simd::has_float_kernel(w.type)) {
     simd::matvec_float(r, x, n_tok, y, w.rows);
   } else {
