@@ -11,9 +11,13 @@
 #include "hwy/foreach_target.h"  // must precede highway.h
 // clang-format off
 #include "hwy/highway.h"
+#include "hwy/contrib/math/math-inl.h"
 // clang-format on
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "kernels/gemm_f32.h"
 #include "platform/fp16.h"
@@ -169,6 +173,47 @@ void GemmAbAcc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, con
   }
 }
 
+float OnlineSoftmaxBlock(float* s, int64_t n, int64_t n_pad, float* max, float* sum) {
+  const DF d;
+  const int64_t L = int64_t(hn::Lanes(d));
+  std::fill(s + n, s + n_pad, 0.0f);
+  if (n <= 0) return 1.0f;
+  float mx = *max;
+  int64_t i = 0;
+  if (n >= L) {
+    VF vmax = hn::LoadU(d, s);
+    for (i = L; i + L <= n; i += L) vmax = hn::Max(vmax, hn::LoadU(d, s + i));
+    mx = std::max(mx, hn::GetLane(hn::MaxOfLanes(d, vmax)));
+  }
+  for (; i < n; ++i) mx = std::max(mx, s[i]);
+  const VF vm = hn::Set(d, mx);
+  VF vsum = hn::Zero(d);
+  for (i = 0; i + L <= n; i += L) {
+    const VF e = hn::Exp(d, hn::Sub(hn::LoadU(d, s + i), vm));
+    hn::StoreU(e, d, s + i);
+    vsum = hn::Add(vsum, e);
+  }
+  float block_sum = sum_lanes(vsum);
+  for (; i < n; ++i) {
+    s[i] = std::exp(s[i] - mx);
+    block_sum += s[i];
+  }
+  // The old max is -inf only before the first key: the (zero) accumulators get factor 0.
+  const float factor = *max == mx ? 1.0f : std::isinf(*max) ? 0.0f : std::exp(*max - mx);
+  *sum = *sum * factor + block_sum;
+  *max = mx;
+  return factor;
+}
+
+void ScaleF32(float* x, int64_t n, float f) {
+  const DF d;
+  const int64_t L = int64_t(hn::Lanes(d));
+  const VF vf = hn::Set(d, f);
+  int64_t i = 0;
+  for (; i + L <= n; i += L) hn::StoreU(hn::Mul(hn::LoadU(d, x + i), vf), d, x + i);
+  for (; i < n; ++i) x[i] *= f;
+}
+
 template <typename T>
 uint16_t half_bits(const T* p) {
   uint16_t bits;
@@ -203,6 +248,33 @@ namespace whale {
 HWY_EXPORT(GemmAbt);
 HWY_EXPORT(GemmAbAcc);
 HWY_EXPORT(WidenHalf);
+HWY_EXPORT(OnlineSoftmaxBlock);
+HWY_EXPORT(ScaleF32);
+
+float online_softmax_block(float* s, int64_t n, int64_t n_pad, float* max, float* sum) {
+  return HWY_DYNAMIC_DISPATCH(OnlineSoftmaxBlock)(s, n, n_pad, max, sum);
+}
+
+float online_softmax_block_reference(float* s, int64_t n, int64_t n_pad, float* max, float* sum) {
+  for (int64_t j = n; j < n_pad; ++j) s[j] = 0.0f;
+  if (n <= 0) return 1.0f;
+  double mx = *max;
+  for (int64_t j = 0; j < n; ++j) mx = std::max(mx, double(s[j]));
+  double block_sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) {
+    const double e = std::exp(double(s[j]) - mx);
+    s[j] = float(e);
+    block_sum += e;
+  }
+  const double factor = std::isinf(*max) ? 0.0 : std::exp(double(*max) - mx);
+  *sum = float(double(*sum) * factor + block_sum);
+  *max = float(mx);
+  return float(factor);
+}
+
+void scale_f32(float* x, int64_t n, float f) {
+  HWY_DYNAMIC_DISPATCH(ScaleF32)(x, n, f);
+}
 
 void widen_half_to_f32(const void* src, bool bf16, float* dst, int64_t n) {
   HWY_DYNAMIC_DISPATCH(WidenHalf)(src, bf16, dst, n);

@@ -25,6 +25,20 @@ void gemm_f32_ab_acc(int64_t M, int64_t N, int64_t K, const float* a, int64_t ld
 void gemm_f32_ab_acc_reference(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
                                const float* b, int64_t ldb, float* c, int64_t ldc);
 
+// One step of an online (streaming) softmax over a row's keys taken a block at a time, so the
+// value product can consume each block while its key rows are still in cache. The row's state
+// is its running maximum *max (-inf before any key) and the running sum *sum of
+// exp(score - *max). Given the block's scores s[0..n), this raises *max to cover them, replaces
+// s[j] by exp(s[j] - *max) (and zeroes s[n..n_pad): keys past the row's causal prefix), adds
+// them to *sum, and returns the factor exp(old max - new max) by which everything the row
+// accumulated before must be scaled (1 when the max did not change, 0 when there was nothing).
+// n = 0 leaves the state alone and returns 1.
+float online_softmax_block(float* s, int64_t n, int64_t n_pad, float* max, float* sum);
+float online_softmax_block_reference(float* s, int64_t n, int64_t n_pad, float* max, float* sum);
+
+// x[i] *= f for i < n.
+void scale_f32(float* x, int64_t n, float f);
+
 // dst[i] = the f32 value of the i-th f16 (bf16 when `bf16`) in src, for i < n: weights widened
 // once for a product with several tokens.
 void widen_half_to_f32(const void* src, bool bf16, float* dst, int64_t n);

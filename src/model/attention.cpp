@@ -1,6 +1,8 @@
 #include "model/attention.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "kernels/gemm_f32.h"
 #include "kernels/kernels.h"
@@ -15,29 +17,62 @@ int64_t RowSource::run_length(int64_t j, int64_t max) const {
   return n;
 }
 
+void attend_rows_partial(const float* q, int64_t ldq, int64_t n_rows, const int32_t* len,
+                         int64_t dk, int64_t dv, const RowSource& keys, const RowSource& values,
+                         float scale, int64_t key_begin, int64_t key_end, float* out, int64_t ldo,
+                         float* row_max, float* row_sum, float* scratch) {
+  for (int64_t r = 0; r < n_rows; ++r) {
+    row_max[r] = -std::numeric_limits<float>::infinity();
+    row_sum[r] = 0.0f;
+    std::fill(out + r * ldo, out + r * ldo + dv, 0.0f);
+  }
+  for (int64_t j = key_begin; j < key_end;) {
+    // One block: at most kAttendKeyBlock rows contiguous in both keys and values.
+    const int64_t max_nb = std::min(kAttendKeyBlock, key_end - j);
+    const int64_t nb = std::min(keys.run_length(j, max_nb), values.run_length(j, max_nb));
+    gemm_f32_abt(n_rows, nb, dk, q, ldq, keys.row(j), keys.stride, scratch, nb, scale);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const int64_t valid = std::clamp<int64_t>(len[r] - j, 0, nb);
+      const float factor =
+          online_softmax_block(scratch + r * nb, valid, nb, row_max + r, row_sum + r);
+      if (factor != 1.0f) scale_f32(out + r * ldo, dv, factor);
+    }
+    gemm_f32_ab_acc(n_rows, dv, nb, scratch, nb, values.row(j), values.stride, out, ldo);
+    j += nb;
+  }
+}
+
+void merge_attention_parts(int64_t n_parts, int64_t n_rows, int64_t dv, const float* outs,
+                           int64_t part_stride, int64_t ldo, const float* maxes, const float* sums,
+                           int64_t state_stride, float* dst, int64_t ld_dst) {
+  for (int64_t r = 0; r < n_rows; ++r) {
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t p = 0; p < n_parts; ++p) mx = std::max(mx, maxes[p * state_stride + r]);
+    float* d = dst + r * ld_dst;
+    std::fill(d, d + dv, 0.0f);
+    double total = 0.0;
+    for (int64_t p = 0; p < n_parts; ++p) {
+      const float sum = sums[p * state_stride + r];
+      if (sum == 0.0f) continue;  // no keys of this row in part p
+      const float w = std::exp(maxes[p * state_stride + r] - mx);
+      total += double(w) * sum;
+      const float* o = outs + p * part_stride + r * ldo;
+      for (int64_t i = 0; i < dv; ++i) d[i] += w * o[i];
+    }
+    scale_f32(d, dv, float(1.0 / total));
+  }
+}
+
 void attend_rows(const float* q, int64_t ldq, int64_t n_rows, const int32_t* len, int64_t dk,
                  int64_t dv, const RowSource& keys, const RowSource& values, float scale,
-                 float* out, int64_t ldo, float* scores) {
+                 float* out, int64_t ldo, float* scratch) {
   if (n_rows <= 0) return;
   const int64_t n_keys = *std::max_element(len, len + n_rows);
-  // Scores of every row against keys [0, n_keys), one product per run of contiguous key rows.
-  for (int64_t j = 0; j < n_keys;) {
-    const int64_t run = keys.run_length(j, n_keys - j);
-    gemm_f32_abt(n_rows, run, dk, q, ldq, keys.row(j), keys.stride, scores + j, n_keys, scale);
-    j += run;
-  }
-  // Each row's own causal prefix; the keys past it get weight 0 in the value product.
-  for (int64_t r = 0; r < n_rows; ++r) {
-    float* s = scores + r * n_keys;
-    softmax_f32(s, len[r]);
-    std::fill(s + len[r], s + n_keys, 0.0f);
-  }
-  for (int64_t r = 0; r < n_rows; ++r) std::fill(out + r * ldo, out + r * ldo + dv, 0.0f);
-  for (int64_t j = 0; j < n_keys;) {
-    const int64_t run = values.run_length(j, n_keys - j);
-    gemm_f32_ab_acc(n_rows, dv, run, scores + j, n_keys, values.row(j), values.stride, out, ldo);
-    j += run;
-  }
+  float* row_max = scratch + n_rows * kAttendKeyBlock;
+  float* row_sum = row_max + n_rows;
+  attend_rows_partial(q, ldq, n_rows, len, dk, dv, keys, values, scale, 0, n_keys, out, ldo,
+                      row_max, row_sum, scratch);
+  for (int64_t r = 0; r < n_rows; ++r) scale_f32(out + r * ldo, dv, 1.0f / row_sum[r]);
 }
 
 }  // namespace whale

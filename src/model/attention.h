@@ -37,11 +37,41 @@ struct RowSource {
   int64_t run_length(int64_t j, int64_t max) const;
 };
 
+// Keys are taken kAttendKeyBlock rows at a time with an online softmax (running max and sum
+// per row, kernels/gemm_f32.h online_softmax_block): each block's scores for every row, then
+// its value product while the block's rows are still in L2, instead of two passes over all the
+// keys (which streamed a long context from L3 or memory twice per tile of rows). 64 MLA rows
+// [latent | k_pe] are 147 KB.
+constexpr int64_t kAttendKeyBlock = 64;
+
+// Floats of scratch attend_rows / attend_rows_partial need for n_rows query rows.
+constexpr int64_t attend_scratch_floats(int64_t n_rows) {
+  return n_rows * (kAttendKeyBlock + 2);
+}
+
 // out[r][0..dv) = sum_{j < len[r]} softmax_j(scale * q[r] . key(j)) * value(j), for r < n_rows.
 // q rows are dk floats, ldq apart; out rows ldo apart. len[r] >= 1 (causal prefixes differ per
-// row). scores: scratch of n_rows * max(len) floats.
+// row). scratch: attend_scratch_floats(n_rows) floats.
 void attend_rows(const float* q, int64_t ldq, int64_t n_rows, const int32_t* len, int64_t dk,
                  int64_t dv, const RowSource& keys, const RowSource& values, float scale,
-                 float* out, int64_t ldo, float* scores);
+                 float* out, int64_t ldo, float* scratch);
+
+// The part of attend_rows over keys [key_begin, key_end) only (each row still stops at len[r]),
+// unnormalized, so that several threads can split one sequence's keys (flash-decoding):
+//   row_max[r] = max_j s_rj, row_sum[r] = sum_j exp(s_rj - row_max[r]),
+//   out[r] = sum_j exp(s_rj - row_max[r]) * value(j),   s_rj = scale * q[r] . key(j),
+// j over the row's keys in the range; a row with none gets max -inf, sum 0, out 0.
+// scratch: n_rows * kAttendKeyBlock floats.
+void attend_rows_partial(const float* q, int64_t ldq, int64_t n_rows, const int32_t* len,
+                         int64_t dk, int64_t dv, const RowSource& keys, const RowSource& values,
+                         float scale, int64_t key_begin, int64_t key_end, float* out, int64_t ldo,
+                         float* row_max, float* row_sum, float* scratch);
+
+// Combines n_parts partials of the same n_rows rows (part p's row r: out at
+// outs + p * part_stride + r * ldo, max and sum at maxes / sums[p * state_stride + r]) into the
+// normalized attention output rows (dst + r * ld_dst). Every row must have a key in some part.
+void merge_attention_parts(int64_t n_parts, int64_t n_rows, int64_t dv, const float* outs,
+                           int64_t part_stride, int64_t ldo, const float* maxes, const float* sums,
+                           int64_t state_stride, float* dst, int64_t ld_dst);
 
 }  // namespace whale

@@ -234,7 +234,7 @@ void Deepseek2Model::attend_expanded(const MlaLayer& l, int64_t il, const BatchV
   float* v_all = ws.f32(kVexp, size_t(n_thr * n_keys * vd));
   float* qb_all = ws.f32(kQnope, size_t(n_thr * tb * qk));
   float* ob_all = ws.f32(kHeadOut, size_t(n_thr * tb * vd));
-  float* scores_all = ws.f32(kScores, size_t(n_thr * tb * n_keys));
+  float* scores_all = ws.f32(kScores, size_t(n_thr * attend_scratch_floats(tb)));
   int32_t* len_all = ws.i32(kLens, size_t(n_thr * tb));
   const float scale = float(scale_);
 
@@ -259,7 +259,8 @@ void Deepseek2Model::attend_expanded(const MlaLayer& l, int64_t il, const BatchV
           lens[i] = b.positions[toks[i0 + i]] + 1;
         }
         attend_rows(qb, qk, m, lens, qk, vd, RowSource::dense(keys, qk),
-                    RowSource::dense(values, vd), scale, ob, vd, scores_all + thread * tb * n_keys);
+                    RowSource::dense(values, vd), scale, ob, vd,
+                    scores_all + thread * attend_scratch_floats(tb));
         for (int64_t i = 0; i < m; ++i)
           std::memcpy(out + (toks[i0 + i] * nh + h) * vd, ob + i * vd, size_t(vd) * sizeof(float));
       }
@@ -270,10 +271,15 @@ void Deepseek2Model::attend_expanded(const MlaLayer& l, int64_t il, const BatchV
 // Absorbed MLA reads the latent cache in place: a head's query becomes [W_UK^T q_nope | q_pe]
 // (kv_lora + rope values) and attends over the cache rows [latent | k_pe] themselves; the
 // weighted latent sum then goes through W_UV. `blocks` lists (first, count) spans of seq_toks:
-// up to kTokensPerItem tokens of one sequence each. Work items are (block, chunk of heads) for
-// every sequence at once, one parallel region per layer however many sequences decode; heads are
-// chunked only when there are fewer blocks than threads. An item's rows (its heads x its tokens)
-// share every cache row loaded.
+// up to kTokensPerItem tokens of one sequence each; a block's rows (all heads x its tokens,
+// row hh * m + i for head hh and token i) share every cache row loaded.
+//
+// Three parallel regions for every sequence at once: (1) the absorbed queries, per (block,
+// head); (2) attention per (block, span of keys): with fewer blocks than threads (one or two
+// sequences decoding), a block's keys are split across the threads (flash-decoding: each thread
+// streams only its part of a long cache, for all heads, and keeps partial softmax state), rather
+// than its heads (which made every thread stream the whole cache); (3) per (block, head), the
+// partials merged and put through W_UV.
 void Deepseek2Model::attend_absorbed(const MlaLayer& l, int64_t il, const BatchView& b,
                                      std::span<const int32_t> seq_toks,
                                      std::span<const int32_t> blocks, Workspace& ws) const {
@@ -281,59 +287,83 @@ void Deepseek2Model::attend_absorbed(const MlaLayer& l, int64_t il, const BatchV
   const int64_t rope = c_.qk_rope_head_dim, kvl = c_.kv_lora_rank, vd = c_.v_head_dim;
   const int64_t qk = nope + rope, dk = kvl + rope, n_blocks = int64_t(blocks.size()) / 2;
   if (n_blocks == 0) return;
-  int64_t n_keys = 0, tb = 1;
+  int64_t n_keys = 0, tb = 1, n_tok = 0;  // n_tok: seq_toks entries the blocks reach
   for (int64_t k = 0; k < n_blocks; ++k) {
     tb = std::max<int64_t>(tb, blocks[2 * k + 1]);
+    n_tok = std::max<int64_t>(n_tok, blocks[2 * k] + blocks[2 * k + 1]);
     for (int32_t i = 0; i < blocks[2 * k + 1]; ++i)
       n_keys = std::max<int64_t>(n_keys, b.positions[seq_toks[blocks[2 * k] + i]] + 1);
   }
   const float* q = ws.f32(kQ, 0);
   float* out = ws.f32(kAttn, 0);
   const int64_t n_thr = thread_count(b.pool);
-  const int64_t n_chunks = std::min(nh, std::max<int64_t>(1, (n_thr + n_blocks - 1) / n_blocks));
-  const int64_t hc = (nh + n_chunks - 1) / n_chunks;  // heads per chunk
-  const int64_t rows = tb * hc;
-  float* qfull_all = ws.f32(kQlat, size_t(n_thr * rows * dk));
+  // Key spans per block: enough to give every thread work. A span costs about as much as two
+  // keys beyond its keys (zeroing and merging its rows' partial outputs), so spans as short as
+  // kMinKeysPerSpan keys pay off; short contexts (and tests with 2 threads) split too.
+  constexpr int64_t kMinKeysPerSpan = 32;
+  const int64_t n_spans = std::clamp<int64_t>((n_thr + n_blocks - 1) / n_blocks, 1,
+                                              std::max<int64_t>(1, n_keys / kMinKeysPerSpan));
+  const int64_t all_rows = n_tok * nh;  // block k's rows start at blocks[2k] * nh
+  float* qfull = ws.f32(kQlat, size_t(all_rows * dk));
+  int32_t* lens = ws.i32(kLens, size_t(all_rows));
+  // Partial state of span p: outs [p][row][kvl], then max and sum [p][row].
+  float* part_out = ws.f32(kLatents, size_t(n_spans * all_rows * (kvl + 2)));
+  float* part_max = part_out + n_spans * all_rows * kvl;
+  float* part_sum = part_max + n_spans * all_rows;
   float* qn_all = ws.f32(kQnope, size_t(n_thr * tb * nope));
   float* qlat_all = ws.f32(kKnope, size_t(n_thr * tb * kvl));
-  float* lat_all = ws.f32(kHeadOut, size_t(n_thr * rows * kvl));
+  float* lat_all = ws.f32(kHeadOut, size_t(n_thr * tb * kvl));
   float* uv_all = ws.f32(kVexp, size_t(n_thr * tb * vd));
-  float* scores_all = ws.f32(kScores, size_t(n_thr * rows * n_keys));
-  int32_t* len_all = ws.i32(kLens, size_t(n_thr * rows));
+  float* scratch_all = ws.f32(kScores, size_t(n_thr * attend_scratch_floats(tb * nh)));
   const float scale = float(scale_);
 
-  parallel_or_inline(b.pool, size_t(n_blocks * n_chunks), [&](size_t begin, size_t end, int thr) {
-    float* qfull = qfull_all + thr * rows * dk;
+  parallel_or_inline(b.pool, size_t(n_blocks * nh), [&](size_t begin, size_t end, int thr) {
     float* qn = qn_all + thr * tb * nope;
     float* qlat = qlat_all + thr * tb * kvl;
-    float* lat_out = lat_all + thr * rows * kvl;
-    float* uv = uv_all + thr * tb * vd;
-    int32_t* lens = len_all + thr * rows;
     for (size_t item = begin; item < end; ++item) {
-      const int64_t k = int64_t(item) / n_chunks;
+      const int64_t k = int64_t(item) / nh, h = int64_t(item) % nh;
       const int32_t* toks = seq_toks.data() + blocks[2 * k];
-      const int64_t m = blocks[2 * k + 1];
-      const int64_t h0 = int64_t(item) % n_chunks * hc, h1 = std::min(nh, h0 + hc);
-      // Row (head h0 + hh, token i) = hh * m + i: each head's rows are contiguous.
-      for (int64_t h = h0; h < h1; ++h) {
-        for (int64_t i = 0; i < m; ++i)
-          std::memcpy(qn + i * nope, q + (toks[i] * nh + h) * qk, size_t(nope) * sizeof(float));
-        absorb_q(l, h, qn, m, qlat);
-        for (int64_t i = 0; i < m; ++i) {
-          float* row = qfull + ((h - h0) * m + i) * dk;
-          std::memcpy(row, qlat + i * kvl, size_t(kvl) * sizeof(float));
-          std::memcpy(row + kvl, q + (toks[i] * nh + h) * qk + nope, size_t(rope) * sizeof(float));
-          lens[(h - h0) * m + i] = b.positions[toks[i]] + 1;
-        }
+      const int64_t m = blocks[2 * k + 1], row0 = blocks[2 * k] * nh + h * m;
+      for (int64_t i = 0; i < m; ++i)
+        std::memcpy(qn + i * nope, q + (toks[i] * nh + h) * qk, size_t(nope) * sizeof(float));
+      absorb_q(l, h, qn, m, qlat);
+      for (int64_t i = 0; i < m; ++i) {
+        float* row = qfull + (row0 + i) * dk;
+        std::memcpy(row, qlat + i * kvl, size_t(kvl) * sizeof(float));
+        std::memcpy(row + kvl, q + (toks[i] * nh + h) * qk + nope, size_t(rope) * sizeof(float));
+        lens[row0 + i] = b.positions[toks[i]] + 1;
       }
-      const RowSource cached = RowSource::in_cache(b.caches[b.seq_ids[toks[0]]], il, 0);
-      attend_rows(qfull, dk, (h1 - h0) * m, lens, dk, kvl, cached, cached, scale, lat_out, kvl,
-                  scores_all + thr * rows * n_keys);
-      for (int64_t h = h0; h < h1; ++h) {
-        apply_uv(l, h, lat_out + (h - h0) * m * kvl, m, uv);
-        for (int64_t i = 0; i < m; ++i)
-          std::memcpy(out + (toks[i] * nh + h) * vd, uv + i * vd, size_t(vd) * sizeof(float));
-      }
+    }
+  });
+
+  parallel_or_inline(b.pool, size_t(n_blocks * n_spans), [&](size_t begin, size_t end, int thr) {
+    float* scratch = scratch_all + thr * attend_scratch_floats(tb * nh);
+    for (size_t item = begin; item < end; ++item) {
+      const int64_t k = int64_t(item) / n_spans, p = int64_t(item) % n_spans;
+      const int64_t m = blocks[2 * k + 1], row0 = blocks[2 * k] * nh, rows = nh * m;
+      const int64_t keys = *std::max_element(lens + row0, lens + row0 + rows);
+      const int64_t j0 = keys * p / n_spans, j1 = keys * (p + 1) / n_spans;
+      const RowSource cached =
+          RowSource::in_cache(b.caches[b.seq_ids[seq_toks[blocks[2 * k]]]], il, 0);
+      const int64_t part = p * all_rows + row0;
+      attend_rows_partial(qfull + row0 * dk, dk, rows, lens + row0, dk, kvl, cached, cached, scale,
+                          j0, j1, part_out + part * kvl, kvl, part_max + part, part_sum + part,
+                          scratch);
+    }
+  });
+
+  parallel_or_inline(b.pool, size_t(n_blocks * nh), [&](size_t begin, size_t end, int thr) {
+    float* lat = lat_all + thr * tb * kvl;
+    float* uv = uv_all + thr * tb * vd;
+    for (size_t item = begin; item < end; ++item) {
+      const int64_t k = int64_t(item) / nh, h = int64_t(item) % nh;
+      const int32_t* toks = seq_toks.data() + blocks[2 * k];
+      const int64_t m = blocks[2 * k + 1], row0 = blocks[2 * k] * nh + h * m;
+      merge_attention_parts(n_spans, m, kvl, part_out + row0 * kvl, all_rows * kvl, kvl,
+                            part_max + row0, part_sum + row0, all_rows, lat, kvl);
+      apply_uv(l, h, lat, m, uv);
+      for (int64_t i = 0; i < m; ++i)
+        std::memcpy(out + (toks[i] * nh + h) * vd, uv + i * vd, size_t(vd) * sizeof(float));
     }
   });
 }

@@ -124,7 +124,7 @@ void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchVie
   // Work items: (sequence, kv head, block of that sequence's tokens). An item's query rows are
   // the block's tokens x the kv head's group of query heads, all over the same cached keys.
   int32_t* items = ws.i32(kItems, size_t(4 * n * nkv));  // {first, count, kv head, unused}
-  int64_t n_items = 0, max_keys = 0;
+  int64_t n_items = 0;
   for (int64_t s = 0; s < n_seqs; ++s) {
     const int32_t first = spans[2 * s], end = first + spans[2 * s + 1];
     for (int32_t i0 = first; i0 < end; i0 += int32_t(kTokensPerItem))
@@ -135,9 +135,8 @@ void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchVie
         it[2] = int32_t(kh);
       }
   }
-  for (int32_t p : b.positions) max_keys = std::max<int64_t>(max_keys, p + 1);
   const int64_t rows = kTokensPerItem * group, n_thr = thread_count(b.pool);
-  float* scores_all = ws.f32(kScores, size_t(n_thr * rows * max_keys));
+  float* scores_all = ws.f32(kScores, size_t(n_thr * attend_scratch_floats(rows)));
   float* q_all = ws.f32(kQueryBlock, size_t(n_thr * rows * hd));
   float* o_all = ws.f32(kOutBlock, size_t(n_thr * rows * hd));
   int32_t* len_all = ws.i32(kLens, size_t(n_thr * rows));
@@ -159,7 +158,7 @@ void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchVie
       const KvView& cache = b.caches[b.seq_ids[toks[0]]];
       attend_rows(qb, hd, m * group, lens, hd, hd, RowSource::in_cache(cache, il, kh * hd),
                   RowSource::in_cache(cache, il, kv_width + kh * hd), scale, ob, hd,
-                  scores_all + thread * rows * max_keys);
+                  scores_all + thread * attend_scratch_floats(rows));
       for (int64_t i = 0; i < m; ++i)
         std::memcpy(out + (toks[i] * nh + kh * group) * hd, ob + i * group * hd, group_bytes);
     }

@@ -117,6 +117,53 @@ TEST(GemmF32, WidenHalfMatchesTheScalarConversions) {
   });
 }
 
+// A row's scores fed in blocks of odd sizes (a max that rises, stays, and a block past the
+// causal prefix): every step's probabilities, factor and state against the f64 reference. exp
+// in f32 lanes is within a few ulp, so 1e-6 relative.
+TEST(GemmF32, OnlineSoftmaxBlockMatchesReference) {
+  const auto scores = random_floats(300, 11);
+  const int64_t sizes[][2] = {{5, 5}, {17, 20}, {0, 8}, {64, 64}, {33, 40}, {1, 1}, {100, 100}};
+  each_target([&] {
+    float max = -INFINITY, sum = 0.0f, rmax = -INFINITY, rsum = 0.0f;
+    int64_t at = 0;
+    for (const auto& sz : sizes) {
+      const int64_t n = sz[0], n_pad = sz[1];
+      std::vector<float> got(scores.begin() + at, scores.begin() + at + n_pad), want(got);
+      // Scale up so later blocks raise the max (the factor path) and some lower it.
+      for (int64_t j = 0; j < n_pad; ++j) got[j] = want[j] = want[j] * float(1 + at / 50);
+      const float f = online_softmax_block(got.data(), n, n_pad, &max, &sum);
+      const float rf = online_softmax_block_reference(want.data(), n, n_pad, &rmax, &rsum);
+      ASSERT_NEAR(f, rf, 1e-6 * rf) << "block at " << at;
+      ASSERT_EQ(max, rmax);
+      ASSERT_NEAR(sum, rsum, 1e-6 * rsum);
+      for (int64_t j = 0; j < n_pad; ++j) ASSERT_NEAR(got[j], want[j], 1e-6 * want[j]) << j;
+      for (int64_t j = n; j < n_pad; ++j) ASSERT_EQ(got[j], 0.0f);
+      at += n_pad;
+    }
+  });
+}
+
+TEST(GemmF32, OnlineSoftmaxFirstBlockHasFactorZeroAndSameMaxHasOne) {
+  float s[3] = {1.0f, 3.0f, 2.0f}, max = -INFINITY, sum = 0.0f;
+  EXPECT_EQ(online_softmax_block(s, 3, 3, &max, &sum), 0.0f);
+  EXPECT_EQ(max, 3.0f);
+  EXPECT_FLOAT_EQ(s[1], 1.0f);
+  EXPECT_NEAR(sum, std::exp(-2.0) + 1.0 + std::exp(-1.0), 1e-6);
+  float t[2] = {3.0f, -1.0f};
+  EXPECT_EQ(online_softmax_block(t, 2, 2, &max, &sum), 1.0f);
+  float u[1] = {5.0f};
+  EXPECT_NEAR(online_softmax_block(u, 1, 1, &max, &sum), std::exp(-2.0), 1e-7);
+}
+
+TEST(GemmF32, ScaleMultipliesEveryValue) {
+  each_target([] {
+    auto x = random_floats(37, 12);
+    const auto x0 = x;
+    scale_f32(x.data(), 37, 0.375f);
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(x[i], x0[i] * 0.375f);
+  });
+}
+
 TEST(GemmF32, EmptyShapesWriteNothing) {
   std::vector<float> c(4, 3.0f);
   const float a[4] = {1, 2, 3, 4};

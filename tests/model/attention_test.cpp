@@ -1,0 +1,186 @@
+// attend_rows and its flash-decoding parts (model/attention.h) against a direct f64 softmax
+// attention, on odd sizes: rows with different causal prefixes, keys not a multiple of the key
+// block, keys read from a paged cache (runs shorter than a block), and a row's keys split into
+// spans whose partials are merged.
+//
+// Tolerance from the numerics: a score's f32 dot product errs by at most
+// dk * 2^-24 * scale * sum_k |q_k key_k| (recursive summation); an additive score error e moves
+// the softmax weights by a relative ~2e, so the output moves by ~2e * max|value|; the f32
+// accumulation of the weights, sums and value products adds a few ulp per key block.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "model/attention.h"
+
+namespace whale {
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+struct Problem {
+  int64_t n_rows, dk, dv;
+  std::vector<int32_t> len;
+  std::vector<float> q;
+  float scale;
+};
+
+Problem make_problem(int64_t n_rows, int64_t dk, int64_t dv, int64_t n_keys, uint32_t seed) {
+  Problem p{n_rows, dk, dv, {}, random_floats(size_t(n_rows * dk), seed), 0.0f};
+  p.scale = float(1.5 / std::sqrt(double(dk)));  // sharper than 1/sqrt(dk): larger exponents
+  for (int64_t r = 0; r < n_rows; ++r)
+    p.len.push_back(
+        int32_t(std::max<int64_t>(1, n_keys - (r * 37) % std::max<int64_t>(1, n_keys))));
+  p.len[0] = int32_t(n_keys);
+  return p;
+}
+
+// Direct f64 attention of row r; also returns the row's tolerance.
+std::vector<double> reference_row(const Problem& p, int64_t r, const RowSource& keys,
+                                  const RowSource& values, double* tol) {
+  const float* q = p.q.data() + r * p.dk;
+  std::vector<double> s(size_t(p.len[size_t(r)]));
+  double mx = -INFINITY, mag = 0.0, vmax = 0.0;
+  for (size_t j = 0; j < s.size(); ++j) {
+    double d = 0.0, a = 0.0;
+    for (int64_t k = 0; k < p.dk; ++k) {
+      d += double(q[k]) * keys.row(int64_t(j))[k];
+      a += std::fabs(double(q[k]) * keys.row(int64_t(j))[k]);
+    }
+    s[j] = p.scale * d;
+    mx = std::max(mx, s[j]);
+    mag = std::max(mag, p.scale * a);
+    for (int64_t i = 0; i < p.dv; ++i)
+      vmax = std::max(vmax, std::fabs(double(values.row(int64_t(j))[i])));
+  }
+  double sum = 0.0;
+  for (double& x : s) sum += (x = std::exp(x - mx));
+  std::vector<double> out(size_t(p.dv), 0.0);
+  for (size_t j = 0; j < s.size(); ++j)
+    for (int64_t i = 0; i < p.dv; ++i) out[size_t(i)] += s[j] / sum * values.row(int64_t(j))[i];
+  const double dot_err = 1.2e-7 * double(p.dk) * mag;
+  *tol = (2.0 * dot_err + 1e-6) * vmax;
+  return out;
+}
+
+void expect_matches(const Problem& p, const RowSource& keys, const RowSource& values,
+                    const std::vector<float>& got, int64_t ldo) {
+  for (int64_t r = 0; r < p.n_rows; ++r) {
+    double tol = 0.0;
+    const auto want = reference_row(p, r, keys, values, &tol);
+    for (int64_t i = 0; i < p.dv; ++i)
+      ASSERT_NEAR(got[size_t(r * ldo + i)], want[size_t(i)], tol)
+          << "row " << r << " (len " << p.len[size_t(r)] << ") column " << i;
+  }
+}
+
+TEST(Attention, DenseRowsWithDifferentPrefixesMatchReference) {
+  for (const int64_t n_keys : {int64_t(1), int64_t(5), int64_t(64), int64_t(65), int64_t(203)}) {
+    SCOPED_TRACE(n_keys);
+    const Problem p = make_problem(7, 37, 29, n_keys, 1);
+    const auto k = random_floats(size_t(n_keys * 40), 2), v = random_floats(size_t(n_keys * 31), 3);
+    const RowSource keys = RowSource::dense(k.data(), 40), values = RowSource::dense(v.data(), 31);
+    const int64_t ldo = 33;
+    std::vector<float> out(size_t(p.n_rows * ldo), -5.0f);
+    std::vector<float> scratch(size_t(attend_scratch_floats(p.n_rows)));
+    attend_rows(p.q.data(), p.dk, p.n_rows, p.len.data(), p.dk, p.dv, keys, values, p.scale,
+                out.data(), ldo, scratch.data());
+    expect_matches(p, keys, values, out, ldo);
+    for (int64_t r = 0; r < p.n_rows; ++r)
+      for (int64_t i = p.dv; i < ldo; ++i) ASSERT_EQ(out[size_t(r * ldo + i)], -5.0f);
+  }
+}
+
+// A cache of 16-position pages cut from one buffer, [k | v] per position like llama's (MLA's
+// form reads one source twice): the first half of the pages in order (with one layer, runs of
+// rows longer than a page), the second half reversed (runs end at every page).
+struct PagedCache {
+  static constexpr int64_t kShift = 4, kPage = 16;
+  std::vector<float> memory;
+  std::vector<float*> table;
+  KvView view;
+  PagedCache(int64_t n_positions, int64_t width, int64_t layers, uint32_t seed) {
+    const int64_t n_pages = (n_positions + kPage - 1) / kPage, page = layers * kPage * width;
+    memory = random_floats(size_t(n_pages * page), seed);
+    for (int64_t i = 0; i < n_pages; ++i) {
+      const int64_t at = i < n_pages / 2 ? i : n_pages / 2 + (n_pages - 1 - i);
+      table.push_back(memory.data() + at * page);
+    }
+    view = KvView{table.data(), kShift, kPage * width, width};
+  }
+};
+
+TEST(Attention, PagedCacheRowsMatchReference) {
+  const int64_t n_keys = 150, dk = 24, dv = 24;
+  PagedCache cache(n_keys, 2 * dk, 2, 7);
+  const Problem p = make_problem(6, dk, dv, n_keys, 8);
+  const RowSource keys = RowSource::in_cache(cache.view, 1, 0);
+  const RowSource values = RowSource::in_cache(cache.view, 1, dk);
+  std::vector<float> out(size_t(p.n_rows * dv));
+  std::vector<float> scratch(size_t(attend_scratch_floats(p.n_rows)));
+  attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, keys, values, p.scale, out.data(), dv,
+              scratch.data());
+  expect_matches(p, keys, values, out, dv);
+}
+
+// Flash-decoding: the keys split into spans (some rows end before the later spans start), each
+// span's partial computed on its own, then merged: the same result as one pass.
+TEST(Attention, SplitKeySpansMergeToTheSameResult) {
+  const int64_t n_keys = 301, dk = 64 + 7, dv = 64;  // MLA-like: values are the keys' prefix
+  PagedCache cache(n_keys, dk, 1, 21);
+  const Problem p = make_problem(9, dk, dv, n_keys, 22);
+  const RowSource rows = RowSource::in_cache(cache.view, 0, 0);
+  for (const int64_t n_parts : {int64_t(1), int64_t(2), int64_t(3), int64_t(7)}) {
+    SCOPED_TRACE(n_parts);
+    const int64_t ldo = dv + 3, part_stride = p.n_rows * ldo, state_stride = p.n_rows + 2;
+    std::vector<float> outs(size_t(n_parts * part_stride)), maxes(size_t(n_parts * state_stride));
+    std::vector<float> sums(maxes.size()), scratch(size_t(p.n_rows * kAttendKeyBlock));
+    for (int64_t s = 0; s < n_parts; ++s)
+      attend_rows_partial(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, rows, rows, p.scale,
+                          n_keys * s / n_parts, n_keys * (s + 1) / n_parts,
+                          outs.data() + s * part_stride, ldo, maxes.data() + s * state_stride,
+                          sums.data() + s * state_stride, scratch.data());
+    std::vector<float> out(size_t(p.n_rows * dv));
+    merge_attention_parts(n_parts, p.n_rows, dv, outs.data(), part_stride, ldo, maxes.data(),
+                          sums.data(), state_stride, out.data(), dv);
+    expect_matches(p, rows, rows, out, dv);
+  }
+}
+
+TEST(Attention, PartialOfARowWithNoKeysInTheSpanIsEmpty) {
+  const Problem p = make_problem(1, 8, 8, 10, 30);
+  const auto k = random_floats(100 * 8, 31);
+  const RowSource rows = RowSource::dense(k.data(), 8);
+  std::vector<float> out(8, 9.0f), scratch(kAttendKeyBlock);
+  float mx = 0.0f, sum = 1.0f;
+  attend_rows_partial(p.q.data(), 8, 1, p.len.data(), 8, 8, rows, rows, p.scale, 50, 100,
+                      out.data(), 8, &mx, &sum, scratch.data());
+  EXPECT_TRUE(std::isinf(mx) && mx < 0);
+  EXPECT_EQ(sum, 0.0f);
+  for (float x : out) EXPECT_EQ(x, 0.0f);
+}
+
+// One key far ahead of the others (in the last of several key blocks): exactly its value.
+TEST(Attention, OneHotScoresGiveExactlyThatValue) {
+  const int64_t n_keys = 200, d = 16;
+  std::vector<float> k(size_t(n_keys * d), 0.0f), q(d, 0.0f);
+  const auto v = random_floats(size_t(n_keys * d), 40);
+  q[3] = 1.0f;
+  k[size_t(170 * d + 3)] = 1000.0f;  // score 1000 vs 0: exp(-1000) is 0 in f32
+  const int32_t len = int32_t(n_keys);
+  std::vector<float> out(d), scratch(size_t(attend_scratch_floats(1)));
+  attend_rows(q.data(), d, 1, &len, d, d, RowSource::dense(k.data(), d),
+              RowSource::dense(v.data(), d), 1.0f, out.data(), d, scratch.data());
+  for (int64_t i = 0; i < d; ++i) EXPECT_EQ(out[size_t(i)], v[size_t(170 * d + i)]);
+}
+
+}  // namespace
+}  // namespace whale
