@@ -261,8 +261,11 @@ struct Q6_K {
   }
 };
 
-// Software prefetch distance of the one-row (decode) path: 1-4 KiB measured alike; 2 KiB.
-constexpr int64_t kPrefetchAhead = 2048;
+// Decode (one token): kDecodeRows rows at a time share each activation load and give the core
+// independent accumulator chains (1 -> 4 rows: 17 -> 29 GB/s on cache-resident Q4_0 weights,
+// one Zen 4 thread). Software prefetch runs kPrefetchAhead bytes ahead of the tile.
+constexpr int kDecodeRows = 4;
+constexpr int64_t kPrefetchAhead = 4096;
 
 // One group of R rows (unpacked in gr) times tokens t0 .. t0 + T - 1, added into acc[r * T + t].
 // Each token's activations are loaded once for all R rows, each row's unpacked group is used
@@ -346,13 +349,17 @@ WHALE_VNNI_ATTR void dot_tile(const uint8_t* row0, size_t stride, int64_t cols, 
     typename F::Unit unit[R];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) F::prepare(row0 + r * stride + u * F::kUnitBytes, unit[r]);
-    if constexpr (R == 1) {
-      // Streaming a row from DRAM: the hardware prefetchers stop at 4 KiB page boundaries
-      // (model files are mapped with small pages), so also ask for the bytes kPrefetchAhead
-      // further on (prefetches never fault, even past the matrix end).
-      for (int o = 0; o < F::kUnitBytes; o += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(row0 + u * F::kUnitBytes + kPrefetchAhead + o),
-                     _MM_HINT_T0);
+    if constexpr (T == 1) {
+      // Streaming rows from DRAM: the hardware prefetchers stop at 4 KiB page boundaries
+      // (model files are mapped with small pages), so also ask for bytes kPrefetchAhead further
+      // on. The R rows of a tile are (usually) one contiguous range of R * stride bytes consumed
+      // R units per step, so the tile is prefetched as ONE linear stream: per-row prefetches
+      // asked for every line about R times (4 rows: 11.7 -> 18.2 GB/s Q4_0, one thread).
+      // Prefetches never fault, even past the matrix end.
+      for (int o = 0; o < R * F::kUnitBytes; o += 64)
+        _mm_prefetch(
+            reinterpret_cast<const char*>(row0 + u * R * F::kUnitBytes + kPrefetchAhead + o),
+            _MM_HINT_T0);
     }
     add_min_terms<F, R, T>(unit, u, x, t0, acc);
 #pragma GCC unroll 2
@@ -433,10 +440,10 @@ WHALE_VNNI_ATTR void matvec_rows(const RowRange& w, const Q8Rows& x, int64_t n_t
 template <class F>
 WHALE_VNNI_ATTR void matvec(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y,
                             int64_t y_stride) {
-  // Decode and other few-token products read each weight once from DRAM: one row at a time
-  // (one sequential stream per thread) measured ~1.5x faster than interleaving 2 or 4 rows.
+  // Decode and other few-token products read each weight once from DRAM: kDecodeRows rows
+  // per tile, prefetched as one stream (see dot_tile).
   if (n_tok < kTileTokens)
-    matvec_rows<F, 1>(w, x, n_tok, y, y_stride);
+    matvec_rows<F, kDecodeRows>(w, x, n_tok, y, y_stride);
   else if (F::kSplit)
     matvec_rows<F, 2>(w, x, n_tok, y, y_stride);
   else
