@@ -31,6 +31,13 @@ void attend_rows_partial(const float* q, int64_t ldq, int64_t n_rows, const int3
     const int64_t max_nb = std::min(kAttendKeyBlock, key_end - j);
     const int64_t nb = std::min(keys.run_length(j, max_nb), values.run_length(j, max_nb));
     gemm_f32_abt(n_rows, nb, dk, q, ldq, keys.row(j), keys.stride, scratch, nb, scale);
+    // The next block's rows, on their way from memory while this block's values are summed.
+    const int64_t next_end = std::min(key_end, j + nb + kAttendKeyBlock);
+    const bool same_rows = values.row(j) == keys.row(j) && dv <= dk;  // MLA: the latent
+    for (int64_t jn = j + nb; jn < next_end; ++jn) {
+      prefetch_f32(keys.row(jn), dk);
+      if (!same_rows) prefetch_f32(values.row(jn), dv);
+    }
     for (int64_t r = 0; r < n_rows; ++r) {
       const int64_t valid = std::clamp<int64_t>(len[r] - j, 0, nb);
       const float factor =
