@@ -16,6 +16,7 @@
 // Layers past num_hidden_layers (V3's multi-token-prediction module) are never loaded.
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 
 #include "model/attention.h"
 #include "model/forward_common.h"
@@ -297,11 +298,13 @@ void Deepseek2Model::attend_absorbed(const MlaLayer& l, int64_t il, const BatchV
   const float* q = ws.f32(kQ, 0);
   float* out = ws.f32(kAttn, 0);
   const int64_t n_thr = thread_count(b.pool);
-  // Key spans per block: enough to give every thread work. A span costs about as much as two
-  // keys beyond its keys (zeroing and merging its rows' partial outputs), so spans as short as
+  // Key spans per block: n_thr / gcd(n_blocks, n_thr) makes the (block, span) items a multiple
+  // of the thread count, so equal blocks share the threads evenly (1 block on 2 threads: 2
+  // spans; 3 blocks on 2 threads: 6 items, 3 each; 4 blocks: no split). A span costs about as
+  // much as two more keys (zeroing and merging its rows' partial outputs), so spans as short as
   // kMinKeysPerSpan keys pay off; short contexts (and tests with 2 threads) split too.
   constexpr int64_t kMinKeysPerSpan = 32;
-  const int64_t n_spans = std::clamp<int64_t>((n_thr + n_blocks - 1) / n_blocks, 1,
+  const int64_t n_spans = std::clamp<int64_t>(n_thr / std::gcd(n_blocks, n_thr), 1,
                                               std::max<int64_t>(1, n_keys / kMinKeysPerSpan));
   const int64_t all_rows = n_tok * nh;  // block k's rows start at blocks[2k] * nh
   float* qfull = ws.f32(kQlat, size_t(all_rows * dk));
