@@ -88,19 +88,36 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
-void ThreadPool::run_block(int thread_index) {
-  // Thread t gets [n*t/T, n*(t+1)/T): sizes differ by at most one, and the split depends only
+void ThreadPool::run_block(int block_index) {
+  // Block t is [n*t/T, n*(t+1)/T): sizes differ by at most one, and the split depends only
   // on n and T. 128-bit products avoid overflow for any size_t n.
   const size_t n = job_n_;
   const unsigned __int128 T = unsigned(n_threads_);
-  size_t begin = size_t((unsigned __int128)n * unsigned(thread_index) / T);
-  size_t end = size_t((unsigned __int128)n * unsigned(thread_index + 1) / T);
+  size_t begin = size_t((unsigned __int128)n * unsigned(block_index) / T);
+  size_t end = size_t((unsigned __int128)n * unsigned(block_index + 1) / T);
   if (begin == end) return;
-  ActiveRegion region(this, thread_index);
-  job_body_(job_ctx_, begin, end, thread_index);
+  ActiveRegion region(this, block_index);
+  job_body_(job_ctx_, begin, end, block_index);
 }
 
-void ThreadPool::worker_main(int thread_index) {
+void ThreadPool::run_claimed_blocks() {
+  const uint32_t blocks = uint32_t(n_threads_);
+  uint64_t c = claim_.load(std::memory_order_acquire);
+  while (uint32_t(c) < blocks) {
+    // The generation in the high half makes a stale claim (a job finished and replaced
+    // meanwhile) fail instead of taking a block of the wrong job.
+    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+      continue;
+    run_block(int(uint32_t(c)));
+    if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        caller_sleeping_.load(std::memory_order_seq_cst))
+      pending_.notify_one();
+    c = claim_.load(std::memory_order_acquire);
+  }
+}
+
+void ThreadPool::worker_main(int) {
   uint32_t seen = 0;
   for (;;) {
     // Wait for a generation we have not run yet.
@@ -115,12 +132,7 @@ void ThreadPool::worker_main(int thread_index) {
     }
     seen = g;
     if (stop_.load(std::memory_order_acquire)) return;
-
-    run_block(thread_index);
-
-    if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
-        caller_sleeping_.load(std::memory_order_seq_cst))
-      pending_.notify_one();
+    run_claimed_blocks();
   }
 }
 
@@ -143,11 +155,16 @@ void ThreadPool::run(size_t n, BodyFn body, void* ctx) {
   job_body_ = body;
   job_ctx_ = ctx;
   job_n_ = n;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes the job
+  pending_.store(n_threads_, std::memory_order_relaxed);
+  const uint32_t g = generation_.load(std::memory_order_relaxed) + 1;
+  claim_.store(uint64_t(g) << 32, std::memory_order_release);  // publishes the job's blocks
+  generation_.store(g, std::memory_order_seq_cst);
   if (sleeping_workers_.load(std::memory_order_seq_cst) > 0) generation_.notify_all();
 
-  run_block(0);
+  // The caller claims blocks too: a worker that is asleep, or has lost its core to another
+  // process, never holds up the call; its blocks run here instead. Only blocks a worker has
+  // already started are waited for.
+  run_claimed_blocks();
 
   spin_then_yield(spin_iterations_,
                   [this] { return pending_.load(std::memory_order_acquire) == 0; });

@@ -7,17 +7,21 @@
 //
 // Why this shape: a decode step of a language model is a few hundred short parallel loops
 // (each matmul, each attention head block), so the cost of one call is what matters, not
-// scheduling flexibility. The calling thread takes part (thread index 0), the range is cut
-// into one contiguous block per thread (deterministic: the same n always gives every thread
-// the same block, so per-thread partial sums reduce the same way on every run), and workers
-// wait on a generation counter: they spin briefly (a call usually follows the previous one
-// within microseconds) and then sleep on a futex (C++20 atomic wait), so an idle pool costs
-// no CPU. A call allocates nothing: the body is passed by reference through a function
-// pointer, never copied into a std::function.
+// scheduling flexibility. The range is cut into one contiguous block per thread, block t =
+// [n*t/T, n*(t+1)/T) (deterministic: the same n always gives the same blocks, so per-block
+// partial sums reduce the same way on every run), and the body receives the block's index as
+// its "thread" index (scratch keyed by it is never shared: each block runs exactly once).
+// Which OS thread runs a block is not fixed: the caller and the workers claim blocks with an
+// atomic counter, so a worker that sleeps or has lost its core to another process (a busy
+// server: network threads, other programs) does not stall the call; the caller runs that
+// block itself. Workers wait on a generation counter: they spin briefly (a call usually
+// follows the previous one within microseconds) and then sleep on a futex (C++20 atomic
+// wait), so an idle pool costs no CPU. A call allocates nothing: the body is passed by
+// reference through a function pointer, never copied into a std::function.
 //
 // Rules for the body: it must not throw (whale does not use exceptions across layers; one
-// escaping a worker ends the process). It is called at most once per thread per call, never
-// with an empty range.
+// escaping a worker ends the process). It is called at most once per block index per call,
+// never with an empty range.
 //
 // Nesting and concurrency: calls from different threads are serialized (one parallel region
 // at a time per pool). A call made from inside a body of the same pool cannot fan out again
@@ -44,7 +48,8 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  // Threads taking part in a call, the caller included. Thread indices are 0..size()-1.
+  // Threads taking part in a call, the caller included, and the number of blocks a call is
+  // cut into. Block ("thread") indices are 0..size()-1.
   int size() const { return n_threads_; }
 
   // CPUs this process may run on (sched affinity, so containers and `taskset` are honoured);
@@ -68,8 +73,9 @@ class ThreadPool {
   }
 
   void run(size_t n, BodyFn body, void* ctx);
-  void worker_main(int thread_index);
-  void run_block(int thread_index);  // this thread's share of the current job
+  void worker_main(int worker_index);
+  void run_block(int block_index);  // one block of the current job
+  void run_claimed_blocks();        // claims and runs blocks until none is left
 
   const int n_threads_;
   const int spin_iterations_;  // busy-wait budget before yielding (0 when oversubscribed)
@@ -82,11 +88,14 @@ class ThreadPool {
   void* job_ctx_ = nullptr;
   size_t job_n_ = 0;
 
-  // Wake-up protocol. generation_ counts jobs (a worker runs job g once it sees g);
-  // pending_ counts workers that have not finished the current job. sleeping_workers_ and
+  // Wake-up protocol. generation_ counts jobs (a worker looks for blocks of job g once it sees
+  // g); pending_ counts blocks of the current job not finished yet. sleeping_workers_ and
   // caller_sleeping_ let the fast path skip the futex wake syscall when nobody sleeps.
   // Both sides use seq_cst for "announce sleep, then re-check" so a wake-up cannot be lost.
+  // claim_ = (generation << 32) | next unclaimed block: callers and workers take blocks with
+  // a compare-exchange, so each block of a job runs exactly once, on whichever thread got it.
   std::atomic<uint32_t> generation_{0};
+  std::atomic<uint64_t> claim_{0};
   std::atomic<int> pending_{0};
   std::atomic<int> sleeping_workers_{0};
   std::atomic<bool> caller_sleeping_{false};

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <thread>
 #include <vector>
@@ -48,13 +49,39 @@ TEST(ThreadPool, OneContiguousBlockPerThread) {
   EXPECT_EQ(ends, (std::vector<size_t>{2, 5, 7, 10}));
 }
 
-// Work really runs on more than one OS thread, and the caller is thread 0.
-TEST(ThreadPool, CallerIsThreadZeroAndWorkersAreOtherThreads) {
+// Work really runs on more than one OS thread. Which thread runs a block is not fixed (the
+// caller takes the blocks of a worker that has not started), so this repeats calls whose
+// blocks take a while until a worker has run one; bounded, so a pool whose workers never run
+// anything fails instead of hanging.
+TEST(ThreadPool, WorkersRunBlocks) {
   ThreadPool pool(3);
-  std::vector<std::thread::id> ids(3);
-  pool.parallel_for(3, [&](size_t, size_t, int t) { ids[size_t(t)] = std::this_thread::get_id(); });
-  EXPECT_EQ(ids[0], std::this_thread::get_id());
-  EXPECT_EQ(std::set<std::thread::id>(ids.begin(), ids.end()).size(), 3u);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<bool> worker_ran{false};
+  for (int call = 0; call < 20000 && !worker_ran.load(); ++call) {
+    pool.parallel_for(3, [&](size_t, size_t, int) {
+      if (std::this_thread::get_id() != caller) worker_ran = true;
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+    });
+  }
+  EXPECT_TRUE(worker_ran.load());
+}
+
+// Each block index runs once per call even when the workers are slow to start: a pool with
+// more threads than this machine has cores, where most calls finish before a worker wakes.
+TEST(ThreadPool, EveryBlockOnceWhenOversubscribed) {
+  ThreadPool pool(ThreadPool::default_thread_count() + 6);
+  const int T = pool.size();
+  for (int call = 0; call < 2000; ++call) {
+    std::vector<std::atomic<int>> runs(static_cast<size_t>(T));
+    pool.parallel_for(size_t(T) * 3, [&](size_t b, size_t e, int t) {
+      ASSERT_EQ(b, size_t(3 * t));
+      ASSERT_EQ(e, size_t(3 * t + 3));
+      runs[size_t(t)]++;
+    });
+    for (int t = 0; t < T; ++t) ASSERT_EQ(runs[size_t(t)].load(), 1) << "call " << call;
+  }
 }
 
 // Writes made by the bodies are visible to the caller after the call returns.
