@@ -1,5 +1,7 @@
 #include "runtime/sampler.h"
 
+#include "kernels/logit_kernels.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -116,11 +118,8 @@ void Sampler::accept(int32_t token) {
 void Sampler::load_logits(std::span<const float> logits) {
   WHALE_CHECK(logits.size() == vocab_size_, "logits row does not match the vocabulary size");
   float* a = adjusted_.data();
-  for (size_t i = 0; i < vocab_size_; ++i) {
-    float l = logits[i];
-    // A NaN logit (a broken model) would break the sort's ordering; it can never win.
-    a[i] = std::isnan(l) ? kNegInf : l;
-  }
+  // A NaN logit (a broken model) would break the sort's ordering; it can never win.
+  copy_logits_nan_to_neg_inf(logits.data(), a, int64_t(vocab_size_));
   for (auto [id, bias] : params_.logit_bias) a[size_t(id)] += bias;
   const float rep = params_.repetition_penalty;
   const float presence = params_.presence_penalty, frequency = params_.frequency_penalty;
@@ -165,12 +164,7 @@ std::span<const TokenProb> Sampler::distribution(std::span<const float> logits) 
     return std::span<const TokenProb>(candidates_.data(), 1);
   };
   // Greedy; also the answer when every token is banned (all -inf): the lowest id.
-  auto argmax = [&] {
-    size_t best = 0;
-    for (size_t i = 1; i < vocab_size_; ++i)
-      if (a[i] > a[best]) best = i;
-    return int32_t(best);
-  };
+  auto argmax = [&] { return int32_t(index_of_max(a, int64_t(vocab_size_))); };
   if (params_.temperature == 0.0f || params_.top_k == 1) return single(argmax());
 
   // Temperature and softmax. p_i = r_i / sum with r_i = exp((l_i - max) / T), in double: a
@@ -193,11 +187,15 @@ std::span<const TokenProb> Sampler::distribution(std::span<const float> logits) 
     if (max_logit == kNegInf) return single(argmax());
     // min_p drops every token with r_i < min_p (p_i < min_p * p_max, as p_max = 1 / sum)
     // here, so only survivors are written; the sum still covers the whole vocabulary.
+    // The vocabulary-wide exp pass runs in f64 SIMD lanes (logit_kernels.h) into per-thread
+    // scratch: sequences draw on the engine's threads, and a Sampler per sequence stays small.
+    thread_local std::vector<double> ratios;
+    if (ratios.size() < vocab_size_) ratios.resize(vocab_size_);
+    sum = exp_scaled_f64(a, int64_t(vocab_size_), double(max_logit), inv_t, ratios.data());
     const double min_ratio = params_.min_p;
     size_t n = 0;
     for (size_t i = 0; i < vocab_size_; ++i) {
-      double r = std::exp((double(a[i]) - double(max_logit)) * inv_t);
-      sum += r;
+      const double r = ratios[i];
       if (r >= min_ratio && r > 0) candidates_[n++] = {int32_t(i), a[i], r};
     }
     kept_ = n;
