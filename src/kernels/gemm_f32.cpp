@@ -75,7 +75,8 @@ HWY_INLINE void sums4(VF v0, VF v1, VF v2, VF v3, float* out) {
 #endif
 
 // The first 4-row pass over a tile of keys also requests the keys kPrefetchKeys rows ahead, one
-// cache line per row per step (a hint; prefetches never fault, even past the matrix). Decode
+// cache line per row per step, when those are keys of this product (past the last key may be
+// another layer's rows in a paged cache; the caller prefetches its next block itself). Decode
 // attention streams the whole cache from memory at a few GB/s per core, and the hardware
 // prefetchers did not keep 4 interleaved row streams ahead: ~10% on a 4096-row MLA cache.
 constexpr int64_t kPrefetchKeys = 32;
@@ -143,7 +144,7 @@ void GemmAbt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const
   const int64_t M4 = M / 4 * 4, N4 = N / 4 * 4;
   for (int64_t m = 0; m < M4; m += 4) {
     for (int64_t n = 0; n < N4; n += 4) {
-      if (m == 0)
+      if (m == 0 && n + 4 + kPrefetchKeys <= N)
         abt_4x4<true>(K, a + m * lda, lda, b + n * ldb, ldb, c + m * ldc + n, ldc, alpha);
       else
         abt_4x4<false>(K, a + m * lda, lda, b + n * ldb, ldb, c + m * ldc + n, ldc, alpha);
