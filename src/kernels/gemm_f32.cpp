@@ -125,18 +125,18 @@ HWY_INLINE void abt_4x4(int64_t K, const float* a, int64_t lda, const float* b, 
   }
 }
 
-// One row times one key.
+// One row times one key, computed exactly like one element of abt_4x4 (one accumulator, the
+// same reduction), so an element's value does not depend on whether it fell in a tile or in a
+// row/key tail: splitting the keys into several products (cache pages) changes no bit.
 HWY_INLINE float dot_1x1(int64_t K, const float* a, const float* b) {
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
-  VF s0 = hn::Zero(d), s1 = hn::Zero(d);
+  VF s = hn::Zero(d);
   int64_t k = 0;
-  for (; k + 2 * L <= K; k += 2 * L) {
-    s0 = hn::MulAdd(hn::LoadU(d, a + k), hn::LoadU(d, b + k), s0);
-    s1 = hn::MulAdd(hn::LoadU(d, a + k + L), hn::LoadU(d, b + k + L), s1);
-  }
-  for (; k + L <= K; k += L) s0 = hn::MulAdd(hn::LoadU(d, a + k), hn::LoadU(d, b + k), s0);
-  return sum_lanes(hn::Add(s0, s1)) + dot_tail(a, b, k, K);
+  for (; k + L <= K; k += L) s = hn::MulAdd(hn::LoadU(d, a + k), hn::LoadU(d, b + k), s);
+  float sums[4];
+  sums4(s, s, s, s, sums);
+  return sums[0] + dot_tail(a, b, k, K);
 }
 
 void GemmAbt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,

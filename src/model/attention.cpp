@@ -26,11 +26,17 @@ void attend_rows_partial(const float* q, int64_t ldq, int64_t n_rows, const int3
     row_sum[r] = 0.0f;
     std::fill(out + r * ldo, out + r * ldo + dv, 0.0f);
   }
+  // Blocks are fixed by key index (kAttendKeyBlock keys from key_begin), never by where the
+  // rows live: a block spanning several runs (cache pages) is multiplied run by run into the
+  // same score columns and summed in key order, so a paged cache gives bitwise the result of a
+  // contiguous one (every score element and every value sum is computed the same way).
   for (int64_t j = key_begin; j < key_end;) {
-    // One block: at most kAttendKeyBlock rows contiguous in both keys and values.
-    const int64_t max_nb = std::min(kAttendKeyBlock, key_end - j);
-    const int64_t nb = std::min(keys.run_length(j, max_nb), values.run_length(j, max_nb));
-    gemm_f32_abt(n_rows, nb, dk, q, ldq, keys.row(j), keys.stride, scratch, nb, scale);
+    const int64_t nb = std::min(kAttendKeyBlock, key_end - j);
+    for (int64_t i = j; i < j + nb;) {
+      const int64_t run = keys.run_length(i, j + nb - i);
+      gemm_f32_abt(n_rows, run, dk, q, ldq, keys.row(i), keys.stride, scratch + (i - j), nb, scale);
+      i += run;
+    }
     // The next block's rows, on their way from memory while this block's values are summed.
     const int64_t next_end = std::min(key_end, j + nb + kAttendKeyBlock);
     const bool same_rows = values.row(j) == keys.row(j) && dv <= dk;  // MLA: the latent
@@ -44,7 +50,12 @@ void attend_rows_partial(const float* q, int64_t ldq, int64_t n_rows, const int3
           online_softmax_block(scratch + r * nb, valid, nb, row_max + r, row_sum + r);
       if (factor != 1.0f) scale_f32(out + r * ldo, dv, factor);
     }
-    gemm_f32_ab_acc(n_rows, dv, nb, scratch, nb, values.row(j), values.stride, out, ldo);
+    for (int64_t i = j; i < j + nb;) {
+      const int64_t run = values.run_length(i, j + nb - i);
+      gemm_f32_ab_acc(n_rows, dv, run, scratch + (i - j), nb, values.row(i), values.stride, out,
+                      ldo);
+      i += run;
+    }
     j += nb;
   }
 }

@@ -164,6 +164,22 @@ TEST(GemmF32, ScaleMultipliesEveryValue) {
   });
 }
 
+// Keys split into several products (the runs of a paged cache, at any offsets) give bitwise the
+// scores of one product: a tile element and a tail element are computed the same way.
+TEST(GemmF32, AbtElementsDoNotDependOnHowTheKeysAreSplit) {
+  each_target([] {
+    const int64_t M = 7, N = 37, K = 83;
+    const auto a = random_floats(size_t(M * K), 13), b = random_floats(size_t(N * K), 14);
+    std::vector<float> whole(size_t(M * N)), split(whole.size());
+    gemm_f32_abt(M, N, K, a.data(), K, b.data(), K, whole.data(), N, 0.5f);
+    const int64_t cuts[] = {0, 5, 6, 16, 30, 37};
+    for (int c = 0; c + 1 < 6; ++c)
+      gemm_f32_abt(M, cuts[c + 1] - cuts[c], K, a.data(), K, b.data() + cuts[c] * K, K,
+                   split.data() + cuts[c], N, 0.5f);
+    for (size_t i = 0; i < whole.size(); ++i) ASSERT_EQ(split[i], whole[i]) << i;
+  });
+}
+
 TEST(GemmF32, EmptyShapesWriteNothing) {
   std::vector<float> c(4, 3.0f);
   const float a[4] = {1, 2, 3, 4};

@@ -131,6 +131,26 @@ TEST(Attention, PagedCacheRowsMatchReference) {
   expect_matches(p, keys, values, out, dv);
 }
 
+// The same keys in pages (runs of 16 rows, some blocks split across pages) and in one dense
+// matrix: bitwise the same output, which the server's prefix-shared pages rely on.
+TEST(Attention, PagedAndContiguousRowsGiveTheSameBits) {
+  const int64_t n_keys = 150, dk = 40, dv = 40;
+  PagedCache cache(n_keys, dk, 1, 50);
+  std::vector<float> dense(size_t(n_keys * dk));
+  for (int64_t j = 0; j < n_keys; ++j)
+    std::copy(cache.view.at(0, j), cache.view.at(0, j) + dk, dense.begin() + j * dk);
+  const Problem p = make_problem(5, dk, dv, n_keys, 51);
+  std::vector<float> paged(size_t(p.n_rows * dv)), contiguous(paged.size());
+  std::vector<float> scratch(size_t(attend_scratch_floats(p.n_rows)));
+  const RowSource rows = RowSource::in_cache(cache.view, 0, 0);
+  const RowSource flat = RowSource::dense(dense.data(), dk);
+  attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, rows, rows, p.scale, paged.data(), dv,
+              scratch.data());
+  attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, flat, flat, p.scale,
+              contiguous.data(), dv, scratch.data());
+  for (size_t i = 0; i < paged.size(); ++i) ASSERT_EQ(paged[i], contiguous[i]) << i;
+}
+
 // Flash-decoding: the keys split into spans (some rows end before the later spans start), each
 // span's partial computed on its own, then merged: the same result as one pass.
 TEST(Attention, SplitKeySpansMergeToTheSameResult) {
