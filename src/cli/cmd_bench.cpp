@@ -1,9 +1,12 @@
-// whale bench --model M [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]
+// whale bench --model M [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--json]
 // whale bench --membw [--model M] [-t THREADS] [--json]
 //
 // Measures the two phases of generation the way llama-bench does, so numbers compare:
 //   pp: one p-token prompt evaluated as one batch from an empty cache (logits of its last token)
 //   tg: n tokens decoded one at a time right after that prompt
+// -b B runs B sequences at once, as the server batches them (llama.cpp's batched-bench): pp
+// evaluates their B prompts in one batch, tg decodes one token of every sequence per step, and
+// both report the tokens per second of all sequences together.
 // One warm-up repetition (page cache, thread wake-up, workspace growth) is run and discarded,
 // then REPS timed repetitions; each reports min / median / max tokens per second.
 //
@@ -11,6 +14,8 @@
 //   decode GB/s  = weight bytes one decode step reads / step time. Every matrix is read whole
 //                  except the token embedding (one row; read whole when it doubles as the
 //                  output matrix) and routed experts (top-k of n_experts per MoE layer).
+//                  With -b, a step's bytes are counted as for one token (a batch may touch
+//                  more routed experts), so batched MoE figures are a lower bound.
 //   prefill GFLOP/s = 2 * (weight elements multiplied per token, same accounting) * p / time;
 //                  attention's own flops are not counted (small at these prompt lengths).
 #include <algorithm>
@@ -134,20 +139,21 @@ int membw(const Args& a, int64_t threads) {
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  auto args = parse_args(argv, {"--model", "-p", "-n", "-t", "-r"}, {"--json", "--membw"});
+  auto args = parse_args(argv, {"--model", "-p", "-n", "-t", "-r", "-b"}, {"--json", "--membw"});
   if (!args.ok()) return fail(args.error());
   const Args& a = args.value();
   auto model = a.get("--model");
   if (!a.positionals.empty())
     return fail(make_error("bench: unexpected argument %s", a.positionals[0].c_str()));
-  int64_t p = 512, n = 128, threads = 0, reps = 3;
+  int64_t p = 512, n = 128, threads = 0, reps = 3, batch = 1;
   struct IntOpt {
     const char* name;
     int64_t* value;
     int64_t min, max;
   };
-  for (const IntOpt& o : {IntOpt{"-p", &p, 1, 1 << 20}, IntOpt{"-n", &n, 0, 1 << 20},
-                          IntOpt{"-t", &threads, 1, 1024}, IntOpt{"-r", &reps, 1, 1000}}) {
+  for (const IntOpt& o :
+       {IntOpt{"-p", &p, 1, 1 << 20}, IntOpt{"-n", &n, 0, 1 << 20}, IntOpt{"-t", &threads, 1, 1024},
+        IntOpt{"-r", &reps, 1, 1000}, IntOpt{"-b", &batch, 1, 4096}}) {
     if (auto v = a.get(o.name)) {
       auto x = parse_int(o.name, *v, o.min, o.max);
       if (!x) return fail(x.error());
@@ -164,21 +170,29 @@ int cmd_bench(const std::vector<std::string>& argv) {
   if (p + n > c.max_position_embeddings && c.max_position_embeddings > 0)
     return fail(make_error("bench: -p %lld + -n %lld exceeds the model's context of %lld",
                            (long long)p, (long long)n, (long long)c.max_position_embeddings));
-  auto cache = KvCache::create(engine.kv_layout(), p + n);
-  if (!cache) return fail(cache.error());
-  KvCache kv = std::move(cache.value());
-  KvCache* caches[] = {&kv};
+  // One cache per sequence of the batch.
+  std::vector<KvCache> kvs;
+  std::vector<KvCache*> caches;
+  for (int64_t b = 0; b < batch; ++b) {
+    auto cache = KvCache::create(engine.kv_layout(), p + n);
+    if (!cache) return fail(cache.error());
+    kvs.push_back(std::move(cache.value()));
+  }
+  for (KvCache& kv : kvs) caches.push_back(&kv);
   Workspace ws;
   std::vector<float> logits;
 
-  // Token ids: a fixed pseudo-random sequence (the speed does not depend on the values).
+  // Token ids: a fixed pseudo-random sequence per sequence (the speed does not depend on the
+  // values).
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> pick(0, int32_t(c.vocab_size - 1));
-  std::vector<int32_t> prompt(static_cast<size_t>(p)), gen(static_cast<size_t>(n));
+  std::vector<int32_t> prompt(size_t(batch * p)), gen(size_t(batch * n));
   for (auto& t : prompt) t = pick(rng);
   for (auto& t : gen) t = pick(rng);
   Batch pp_batch, tg_batch;
-  for (int64_t i = 0; i < p; ++i) pp_batch.add(prompt[size_t(i)], int32_t(i), 0, i == p - 1);
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < p; ++i)
+      pp_batch.add(prompt[size_t(b * p + i)], int32_t(i), int32_t(b), i == p - 1);
 
   std::vector<double> pp_rates, tg_rates;
   for (int64_t rep = 0; rep <= reps; ++rep) {  // rep 0: warm-up
@@ -189,14 +203,15 @@ int cmd_bench(const std::vector<std::string>& argv) {
     t0 = std::chrono::steady_clock::now();
     for (int64_t i = 0; i < n; ++i) {
       tg_batch.clear();
-      tg_batch.add(gen[size_t(i)], int32_t(p + i), 0, true);
+      for (int64_t b = 0; b < batch; ++b)
+        tg_batch.add(gen[size_t(b * n + i)], int32_t(p + i), int32_t(b), true);
       st = engine.forward(tg_batch, caches, ws, logits);
       if (!st) return fail(st.error());
     }
     const double tg_s = seconds_since(t0);
     if (rep == 0) continue;
-    pp_rates.push_back(double(p) / pp_s);
-    if (n > 0) tg_rates.push_back(double(n) / tg_s);
+    pp_rates.push_back(double(batch * p) / pp_s);
+    if (n > 0) tg_rates.push_back(double(batch * n) / tg_s);
   }
 
   const WeightTraffic wt = weight_traffic(*model);
@@ -220,14 +235,16 @@ int cmd_bench(const std::vector<std::string>& argv) {
   j["repetitions"] = reps;
   j["pp_tok_s"] = to_json(pp);
   j["tg_tok_s"] = to_json(tg);
-  j["kv_cache_bytes"] = kv.bytes();
+  j["batch"] = batch;
+  j["kv_cache_bytes"] = kvs[0].bytes() * batch;
   j["workspace_bytes"] = ws.bytes();
   if (wt.known) {
     j["file_bytes"] = wt.file_bytes;
     j["tensor_bytes_by_type"] = wt.bytes_by_type;
     j["weight_bytes_per_token"] = wt.bytes_per_token;
-    j["tg_gb_s"] = to_json({wt.bytes_per_token * tg.min / 1e9, wt.bytes_per_token * tg.median / 1e9,
-                            wt.bytes_per_token * tg.max / 1e9});
+    const double step_bytes = wt.bytes_per_token / double(batch);  // per generated token
+    j["tg_gb_s"] = to_json(
+        {step_bytes * tg.min / 1e9, step_bytes * tg.median / 1e9, step_bytes * tg.max / 1e9});
     const double flops_per_token = 2.0 * wt.elements_per_token;
     j["pp_gflop_s"] = to_json({flops_per_token * pp.min / 1e9, flops_per_token * pp.median / 1e9,
                                flops_per_token * pp.max / 1e9});
@@ -239,6 +256,11 @@ int cmd_bench(const std::vector<std::string>& argv) {
   std::printf("model      %s (%s, %lld layers, hidden %lld)\n", model->c_str(),
               c.architecture.c_str(), (long long)c.num_hidden_layers, (long long)c.hidden_size);
   std::printf("threads    %d   simd %s\n", engine.threads(), kernel_target_name());
+  if (batch > 1)
+    std::printf(
+        "batch      %lld sequences (pp: their prompts in one batch; tg: one token of each "
+        "per step, tokens/s of all together)\n",
+        (long long)batch);
   std::printf("pp%-6lld  %8.2f tok/s  (min %.2f, max %.2f)", (long long)p, pp.median, pp.min,
               pp.max);
   if (wt.known) std::printf("  %.1f GFLOP/s", 2.0 * wt.elements_per_token * pp.median / 1e9);
@@ -246,7 +268,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
   if (n > 0) {
     std::printf("tg%-6lld  %8.2f tok/s  (min %.2f, max %.2f)", (long long)n, tg.median, tg.min,
                 tg.max);
-    if (wt.known) std::printf("  %.1f GB/s of weights", wt.bytes_per_token * tg.median / 1e9);
+    if (wt.known)
+      std::printf("  %.1f GB/s of weights", wt.bytes_per_token / double(batch) * tg.median / 1e9);
     std::printf("\n");
   }
   return 0;

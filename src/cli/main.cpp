@@ -38,7 +38,8 @@ const std::vector<Command>& all_commands() {
        "whale keys create [--name N] [--rpm R] [--tpm T] | list | revoke ID   [--db PATH]   "
        "API keys for whale serve"},
       {"bench", cmd_bench,
-       "whale bench --model M [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]   prompt and "
+       "whale bench --model M [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--json]   "
+       "prompt and "
        "generation speed (tok/s, GB/s, GFLOP/s)"},
   };
   return commands;

@@ -1,0 +1,48 @@
+// `whale bench` end to end on the default model: the JSON report, and -b (several sequences at
+// once): its KV memory is one cache per sequence and the rates count every sequence's tokens.
+// Speeds themselves are not asserted (bench/ compares them against llama.cpp).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "run_process.h"
+
+using whale::test::ProcessResult;
+using whale::test::run_process;
+using whale::test::whale_bin;
+
+namespace {
+
+const std::string kModel = std::string(WHALE_SOURCE_DIR) + "/models/whale-kjv-tiny-f16.gguf";
+
+nlohmann::json bench_json(const std::string& batch) {
+  const ProcessResult r = run_process({whale_bin(), "bench", "--model", kModel, "-p", "8", "-n",
+                                       "4", "-r", "1", "-t", "2", "-b", batch, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return nlohmann::json::parse(r.out, nullptr, false);
+}
+
+TEST(BenchCli, BatchRunsOneCachePerSequence) {
+  const nlohmann::json one = bench_json("1"), three = bench_json("3");
+  ASSERT_FALSE(one.is_discarded());
+  ASSERT_FALSE(three.is_discarded());
+  EXPECT_EQ(one["batch"], 1);
+  EXPECT_EQ(three["batch"], 3);
+  EXPECT_EQ(three["kv_cache_bytes"].get<int64_t>(), 3 * one["kv_cache_bytes"].get<int64_t>());
+  for (const char* key : {"pp_tok_s", "tg_tok_s"}) {
+    EXPECT_GT(three[key]["min"].get<double>(), 0.0) << key;
+    EXPECT_LE(three[key]["min"].get<double>(), three[key]["max"].get<double>()) << key;
+  }
+}
+
+TEST(BenchCli, BadBatchIsOneLineError) {
+  for (const char* bad : {"0", "-2", "x"}) {
+    const ProcessResult r =
+        run_process({whale_bin(), "bench", "--model", kModel, "-p", "4", "-n", "1", "-b", bad});
+    EXPECT_EQ(r.exit_code, 1) << bad;
+    EXPECT_EQ(r.err.rfind("whale: ", 0), 0u) << r.err;
+  }
+}
+
+}  // namespace
