@@ -20,9 +20,12 @@
 #include "kernels/simd_kernels.h"
 #include "kernels_test_data.h"
 #include "platform/thread_pool.h"
+#include "simd_test_util.h"
 
 namespace whale {
 namespace {
+
+using test::for_each_simd_target;
 
 std::vector<float> dense(const MatrixView& w) {
   std::vector<float> d(size_t(w.rows * w.cols));
@@ -38,17 +41,6 @@ std::vector<float> q8_roundtrip(const std::vector<float>& x, int64_t cols) {
   simd::quantize_q8(x.data(), rows, cols, q.data(), d.data(), s.data());
   for (size_t i = 0; i < x.size(); ++i) out[i] = d[i / 32] * float(q[i]);
   return out;
-}
-
-// Runs `body` once per SIMD target compiled in and supported here.
-template <typename Body>
-void for_each_target(Body body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
 }
 
 struct Shape {
@@ -106,7 +98,7 @@ TEST(FastKernels, MatmulMatchesReferenceForEveryTypeTargetAndShape) {
   // whole groups plus every tail length (and 2-3 super-blocks for the K-quants).
   const Shape shapes[] = {{1, 1, 1},  {13, 3, 1}, {9, 2, 5}, {17, 1, 3}, {3, 1, 2}, {5, 2, 6},
                           {4, 1, 15}, {6, 9, 5},  {3, 8, 4}, {2, 7, 1},  {5, 4, 9}};
-  for_each_target([&] {
+  for_each_simd_target([&] {
     uint32_t seed = 100;
     for (TensorType type : kTypes)
       for (const Shape& sh : shapes) check_matmul(type, sh, seed++);
@@ -160,7 +152,7 @@ TEST(FastKernels, SharedInputProductsEqualSeparateOnesExactly) {
 }
 
 TEST(FastKernels, TransposedDotAxpyMatchReference) {
-  for_each_target([&] {
+  for_each_simd_target([&] {
     for (TensorType type :
          {TensorType::F32, TensorType::BF16, TensorType::Q8_0, TensorType::Q4_K}) {
       SCOPED_TRACE(std::string(traits(type).name));
@@ -201,7 +193,7 @@ TEST(FastKernels, TransposedDotAxpyMatchReference) {
 TEST(FastKernels, SiluMulMatchesF64OnEveryTarget) {
   // Vector exp is ~1 ulp, plus the divide and multiply: a few f32 ulps of the result. Large
   // |gate| covers the capped exp (gate << 0: result ~0) and its underflow (gate >> 0).
-  for_each_target([&] {
+  for_each_simd_target([&] {
     auto gate = random_vec(37, 5, 4.0f);
     const auto up = random_vec(37, 6);
     gate[3] = -100.0f;
@@ -220,7 +212,7 @@ TEST(FastKernels, SiluMulMatchesF64OnEveryTarget) {
 
 TEST(FastKernels, SoftmaxMatchesReference) {
   // exp is within a few ulp and the sum is f32: |error| <= (8 + n) * 1.2e-7 * value.
-  for_each_target([&] {
+  for_each_simd_target([&] {
     for (int64_t n : {1, 3, 16, 17, 100, 4099}) {
       auto x = random_vec(size_t(n), uint32_t(40 + n), 4.0f);
       if (n > 3) x[2] = -200.0f;  // underflows to 0 in both

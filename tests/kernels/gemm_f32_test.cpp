@@ -14,27 +14,13 @@
 #include "hwy/targets.h"
 #include "kernels/gemm_f32.h"
 #include "platform/fp16.h"
+#include "simd_test_util.h"
 
 namespace whale {
 namespace {
 
-template <typename Body>
-void each_target(Body body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-}
-
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using test::for_each_simd_target;
+using test::random_normal;
 
 struct Shape {
   int64_t M, N, K;
@@ -43,11 +29,11 @@ const Shape kShapes[] = {{1, 1, 1},     {4, 4, 16},   {4, 4, 64},   {5, 7, 33}, 
                          {3, 130, 128}, {17, 9, 192}, {8, 64, 512}, {2, 3, 15}};
 
 TEST(GemmF32, AbtMatchesReferenceOnStridedOperands) {
-  each_target([] {
+  for_each_simd_target([] {
     for (const Shape& s : kShapes) {
       const int64_t lda = s.K + 3, ldb = s.K + 11, ldc = s.N + 2;  // rows read in place
-      const auto a = random_floats(size_t(s.M * lda), 1);
-      const auto b = random_floats(size_t(s.N * ldb), 2);
+      const auto a = random_normal(size_t(s.M * lda), 1);
+      const auto b = random_normal(size_t(s.N * ldb), 2);
       std::vector<float> got(size_t(s.M * ldc), -7.0f), want(got);
       const float alpha = 0.125f;
       gemm_f32_abt(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, got.data(), ldc, alpha);
@@ -70,12 +56,12 @@ TEST(GemmF32, AbtMatchesReferenceOnStridedOperands) {
 }
 
 TEST(GemmF32, AbAccAddsToTheOutputOnStridedOperands) {
-  each_target([] {
+  for_each_simd_target([] {
     for (const Shape& s : kShapes) {
       const int64_t lda = s.K + 1, ldb = s.N + 5, ldc = s.N + 3;
-      const auto a = random_floats(size_t(s.M * lda), 3);
-      const auto b = random_floats(size_t(s.K * ldb), 4);
-      const auto c0 = random_floats(size_t(s.M * ldc), 5);
+      const auto a = random_normal(size_t(s.M * lda), 3);
+      const auto b = random_normal(size_t(s.K * ldb), 4);
+      const auto c0 = random_normal(size_t(s.M * ldc), 5);
       std::vector<float> got(c0), want(c0);
       gemm_f32_ab_acc(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, got.data(), ldc);
       gemm_f32_ab_acc_reference(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, want.data(), ldc);
@@ -105,7 +91,7 @@ TEST(GemmF32, WidenHalfMatchesTheScalarConversions) {
     do b = uint16_t(rng());
     while ((b & 0x7C00) == 0x7C00 || (b & 0x7F80) == 0x7F80);
   }
-  each_target([&] {
+  for_each_simd_target([&] {
     for (bool bf16 : {false, true}) {
       std::vector<float> got(bits.size());
       widen_half_to_f32(bits.data(), bf16, got.data(), int64_t(bits.size()));
@@ -121,9 +107,9 @@ TEST(GemmF32, WidenHalfMatchesTheScalarConversions) {
 // causal prefix): every step's probabilities, factor and state against the f64 reference. exp
 // in f32 lanes is within a few ulp, so 1e-6 relative.
 TEST(GemmF32, OnlineSoftmaxBlockMatchesReference) {
-  const auto scores = random_floats(300, 11);
+  const auto scores = random_normal(300, 11);
   const int64_t sizes[][2] = {{5, 5}, {17, 20}, {0, 8}, {64, 64}, {33, 40}, {1, 1}, {100, 100}};
-  each_target([&] {
+  for_each_simd_target([&] {
     float max = -INFINITY, sum = 0.0f, rmax = -INFINITY, rsum = 0.0f;
     int64_t at = 0;
     for (const auto& sz : sizes) {
@@ -156,8 +142,8 @@ TEST(GemmF32, OnlineSoftmaxFirstBlockHasFactorZeroAndSameMaxHasOne) {
 }
 
 TEST(GemmF32, ScaleMultipliesEveryValue) {
-  each_target([] {
-    auto x = random_floats(37, 12);
+  for_each_simd_target([] {
+    auto x = random_normal(37, 12);
     const auto x0 = x;
     scale_f32(x.data(), 37, 0.375f);
     for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(x[i], x0[i] * 0.375f);
@@ -167,9 +153,9 @@ TEST(GemmF32, ScaleMultipliesEveryValue) {
 // Keys split into several products (the runs of a paged cache, at any offsets) give bitwise the
 // scores of one product: a tile element and a tail element are computed the same way.
 TEST(GemmF32, AbtElementsDoNotDependOnHowTheKeysAreSplit) {
-  each_target([] {
+  for_each_simd_target([] {
     const int64_t M = 7, N = 37, K = 83;
-    const auto a = random_floats(size_t(M * K), 13), b = random_floats(size_t(N * K), 14);
+    const auto a = random_normal(size_t(M * K), 13), b = random_normal(size_t(N * K), 14);
     std::vector<float> whole(size_t(M * N)), split(whole.size());
     gemm_f32_abt(M, N, K, a.data(), K, b.data(), K, whole.data(), N, 0.5f);
     const int64_t cuts[] = {0, 5, 6, 16, 30, 37};

@@ -15,19 +15,12 @@
 #include "hwy/targets.h"
 #include "kernels/gemm_float_weights.h"
 #include "platform/fp16.h"
+#include "simd_test_util.h"
 
 namespace whale {
 namespace {
 
-template <typename Body>
-void each_target(Body body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-}
+using test::for_each_simd_target;
 
 // n_rows rows of K weights of `type`, row_stride bytes apart (a few bytes of padding per row).
 struct Weights {
@@ -69,7 +62,7 @@ const Shape kShapes[] = {{1, 16, 2}, {4, 256, 4},  {5, 33, 3},  {17, 64, 7}, {37
 const TensorType kTypes[] = {TensorType::F32, TensorType::F16, TensorType::BF16};
 
 TEST(GemmFloatWeights, MatchesReference) {
-  each_target([] {
+  for_each_simd_target([] {
     uint32_t seed = 1;
     for (TensorType type : kTypes)
       for (const Shape& s : kShapes) {
@@ -104,7 +97,7 @@ TEST(GemmFloatWeights, MatchesReference) {
 }
 
 TEST(GemmFloatWeights, RowSplitDoesNotChangeResults) {
-  each_target([] {
+  for_each_simd_target([] {
     const int64_t rows = 29, K = 200, n_tok = 6;
     const Weights w = random_weights(TensorType::F16, rows, K, 99);
     std::vector<float> x(size_t(n_tok * K));

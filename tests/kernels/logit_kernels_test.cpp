@@ -10,34 +10,20 @@
 
 #include "hwy/targets.h"
 #include "kernels/logit_kernels.h"
+#include "simd_test_util.h"
 
 namespace whale {
 namespace {
 
+using test::for_each_simd_target;
+using test::random_normal;
+
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-template <typename Body>
-void each_target(Body body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-}
-
-std::vector<float> random_logits(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 4.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
 TEST(LogitKernels, CopyReplacesNanOnly) {
-  each_target([] {
+  for_each_simd_target([] {
     for (size_t n : {0, 1, 7, 16, 33, 1000}) {
-      auto src = random_logits(n, uint32_t(n));
+      auto src = random_normal(n, uint32_t(n), 4.0f);
       for (size_t i = 0; i < n; i += 5) src[i] = std::nanf("");
       if (n > 3) src[3] = -kInf;
       std::vector<float> dst(n, 1.0f);
@@ -53,9 +39,9 @@ TEST(LogitKernels, CopyReplacesNanOnly) {
 }
 
 TEST(LogitKernels, IndexOfMaxIsTheFirstMaximum) {
-  each_target([] {
+  for_each_simd_target([] {
     for (size_t n : {1, 2, 15, 16, 17, 129, 129280}) {
-      auto x = random_logits(n, uint32_t(7 + n));
+      auto x = random_normal(n, uint32_t(7 + n), 4.0f);
       ASSERT_EQ(index_of_max(x.data(), int64_t(n)), index_of_max_reference(x.data(), int64_t(n)));
       // Ties: the lowest index wins, wherever the copies are (vector body or scalar tail).
       const float top = 100.0f;
@@ -73,9 +59,9 @@ TEST(LogitKernels, IndexOfMaxIsTheFirstMaximum) {
 }
 
 TEST(LogitKernels, ExpScaledMatchesStdExp) {
-  each_target([] {
+  for_each_simd_target([] {
     for (size_t n : {1, 3, 8, 31, 1000, 129280}) {
-      auto x = random_logits(n, uint32_t(n));
+      auto x = random_normal(n, uint32_t(n), 4.0f);
       x[0] = -kInf;                // a banned token
       if (n > 2) x[2] = -4000.0f;  // underflows to 0
       const double shift = 12.5, scale = 1.0 / 0.6;
