@@ -7,6 +7,7 @@
 //   other block types         each row dequantized to f32 by the reference dequantizer, then
 //                             SIMD f32 dots (rare types: Q4_1, Q5_1, Q2_K, Q3_K, Q5_K)
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "kernels/gemm_f32.h"
@@ -165,7 +166,11 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }
 
 void softmax_f32(float* x, int64_t n) {
-  if (n > 0) simd::softmax(x, n);
+  if (n <= 0) return;
+  // One block of attention's online softmax from an empty state, then the normalization.
+  float max = -std::numeric_limits<float>::infinity(), sum = 0.0f;
+  online_softmax_block(x, n, n, &max, &sum);
+  scale_f32(x, n, 1.0f / sum);
 }
 
 const char* kernel_target_name() {

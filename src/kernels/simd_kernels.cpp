@@ -405,36 +405,6 @@ void Axpy(float a, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
-// Max-subtracted softmax in f32 lanes; exp from Highway's vector math (max error ~1 ulp;
-// arguments below -104 give 0, as the true value is below the smallest f32).
-void Softmax(float* x, int64_t n) {
-  const DF df;
-  const int64_t lanes = int64_t(hn::Lanes(df));
-  float mx = -std::numeric_limits<float>::infinity();
-  int64_t i = 0;
-  if (n >= lanes) {
-    auto vmax = hn::LoadU(df, x);
-    for (i = lanes; i + lanes <= n; i += lanes) vmax = hn::Max(vmax, hn::LoadU(df, x + i));
-    mx = hn::GetLane(hn::MaxOfLanes(df, vmax));
-  }
-  for (; i < n; ++i) mx = std::max(mx, x[i]);
-  const auto vm = hn::Set(df, mx);
-  auto vsum = hn::Zero(df);
-  for (i = 0; i + lanes <= n; i += lanes) {
-    const auto e = hn::Exp(df, hn::Sub(hn::LoadU(df, x + i), vm));
-    hn::StoreU(e, df, x + i);
-    vsum = hn::Add(vsum, e);
-  }
-  float sum = hn::GetLane(hn::SumOfLanes(df, vsum));
-  for (; i < n; ++i) {
-    x[i] = std::exp(x[i] - mx);
-    sum += x[i];
-  }
-  const auto inv = hn::Set(df, 1.0f / sum);
-  for (i = 0; i + lanes <= n; i += lanes) hn::StoreU(hn::Mul(hn::LoadU(df, x + i), inv), df, x + i);
-  for (; i < n; ++i) x[i] *= 1.0f / sum;
-}
-
 // gate = silu(gate) * up = gate * sigmoid(gate) * up in f32 lanes, with sigmoid from
 // e = exp(-|gate|) (never overflows): 1 / (1 + e) for gate >= 0, e / (1 + e) below.
 void SiluMul(float* gate, const float* up, int64_t n) {
@@ -504,7 +474,6 @@ HWY_EXPORT(Dot);
 HWY_EXPORT(Axpy);
 HWY_EXPORT(QuantizeQ8);
 HWY_EXPORT(Q8PackedBytes);
-HWY_EXPORT(Softmax);
 HWY_EXPORT(SiluMul);
 
 void quantize_q8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum,
@@ -547,10 +516,6 @@ float dot(const float* a, const float* b, int64_t n) {
 
 void axpy(float a, const float* x, float* y, int64_t n) {
   HWY_DYNAMIC_DISPATCH(Axpy)(a, x, y, n);
-}
-
-void softmax(float* x, int64_t n) {
-  HWY_DYNAMIC_DISPATCH(Softmax)(x, n);
 }
 
 void silu_mul(float* gate, const float* up, int64_t n) {

@@ -67,7 +67,6 @@ void matvec_float(const RowRange& w, const float* x, int64_t n_tok, float* y, in
 // f32 helpers (f32 accumulation in SIMD lanes).
 float dot(const float* a, const float* b, int64_t n);
 void axpy(float a, const float* x, float* y, int64_t n);  // y += a * x
-void softmax(float* x, int64_t n);                        // in place, f32
 void silu_mul(float* gate, const float* up, int64_t n);   // gate = silu(gate) * up
 
 // Name of the Highway target the dispatcher picks on this CPU ("AVX3", "AVX2", ...).
