@@ -219,7 +219,7 @@ void Scheduler::loop() {
       // to the system once the server is idle, so its memory returns to the baseline.
       if (freed > 0 && running_.empty()) {
         logits_ = std::vector<float>();  // sized by the largest batch seen
-        ws_ = Workspace();                 // so are the forward pass's activations
+        ws_ = Workspace();               // so are the forward pass's activations
         malloc_trim(0);
       }
 #endif
