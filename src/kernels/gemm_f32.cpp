@@ -12,6 +12,7 @@
 // clang-format off
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+#include "kernels/lane_reductions-inl.h"
 // clang-format on
 
 #include <algorithm>
@@ -40,39 +41,6 @@ HWY_INLINE float dot_tail(const float* a, const float* b, int64_t k0, int64_t K)
   for (int64_t k = k0; k < K; ++k) s += a[k] * b[k];
   return s;
 }
-
-#if HWY_TARGET == HWY_SCALAR
-HWY_INLINE void sums4(VF v0, VF v1, VF v2, VF v3, float* out) {
-  out[0] = sum_lanes(v0), out[1] = sum_lanes(v1), out[2] = sum_lanes(v2), out[3] = sum_lanes(v3);
-}
-#else
-// The sum of a vector's 128-bit blocks, by halving (AVX-512: 2 steps, AVX2: 1, 128-bit: none).
-template <class D>
-HWY_INLINE hn::Vec<hn::Full128<float> > sum_blocks(D d, hn::Vec<D> v) {
-  if constexpr (hn::MaxLanes(D()) <= 4) {
-    return v;
-  } else {
-    const hn::Half<D> dh;
-    (void)d;
-    return sum_blocks(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
-  }
-}
-
-// out[j] = the sum of vj's lanes, for 4 vectors at once: two interleave-and-add rounds leave
-// each 128-bit block holding its partial [sum v0, sum v1, sum v2, sum v3], then the blocks are
-// added. About a third of the shuffles and adds of four separate full reductions, which at
-// K = 576 (36 vector steps per 4 x 4 tile) were a sizeable part of the tile.
-HWY_INLINE void sums4(VF v0, VF v1, VF v2, VF v3, float* out) {
-  const DF d;
-  const hn::Repartition<uint64_t, DF> du;
-  const VF t0 = hn::Add(hn::InterleaveLower(d, v0, v1), hn::InterleaveUpper(d, v0, v1));
-  const VF t1 = hn::Add(hn::InterleaveLower(d, v2, v3), hn::InterleaveUpper(d, v2, v3));
-  const auto w0 = hn::BitCast(du, t0), w1 = hn::BitCast(du, t1);
-  const VF u = hn::Add(hn::BitCast(d, hn::InterleaveLower(du, w0, w1)),
-                       hn::BitCast(d, hn::InterleaveUpper(du, w0, w1)));
-  hn::StoreU(sum_blocks(d, u), hn::Full128<float>(), out);
-}
-#endif
 
 // The first 4-row pass over a tile of keys also requests the keys kPrefetchKeys rows ahead, one
 // cache line per row per step, when those are keys of this product (past the last key may be
@@ -226,17 +194,11 @@ float OnlineSoftmaxBlock(float* s, int64_t n, int64_t n_pad, float* max, float* 
   const int64_t L = int64_t(hn::Lanes(d));
   std::fill(s + n, s + n_pad, 0.0f);
   if (n <= 0) return 1.0f;
-  float mx = *max;
-  int64_t i = 0;
-  if (n >= L) {
-    VF vmax = hn::LoadU(d, s);
-    for (i = L; i + L <= n; i += L) vmax = hn::Max(vmax, hn::LoadU(d, s + i));
-    mx = std::max(mx, hn::GetLane(hn::MaxOfLanes(d, vmax)));
-  }
-  for (; i < n; ++i) mx = std::max(mx, s[i]);
+  const float mx = max_of(s, n, *max);
   const VF vm = hn::Set(d, mx);
   VF vsum = hn::Zero(d);
-  for (i = 0; i + L <= n; i += L) {
+  int64_t i = 0;
+  for (; i + L <= n; i += L) {
     const VF e = hn::Exp(d, hn::Sub(hn::LoadU(d, s + i), vm));
     hn::StoreU(e, d, s + i);
     vsum = hn::Add(vsum, e);

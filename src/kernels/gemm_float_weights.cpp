@@ -4,16 +4,16 @@
 // blocks of 16 so that a block's weights stay in L1/L2 while every group of 4 tokens passes
 // over them.
 //
-// Reduction of a tile: the 4 row sums of one token, v0..v3 (each a vector of partial sums), are
-// interleaved within 128-bit blocks in two steps so that every block holds [r0 r1 r2 r3]
-// partials, and the blocks are then added in a fixed order, (B0 + B2) + (B1 + B3). The tree is
-// the same for every token and row, whatever the tile shape (see the header).
+// Reduction of a tile: the 4 row sums of one token go through sums4 (lane_reductions-inl.h),
+// whose tree is the same for every token and row, whatever the tile shape (see the header).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/gemm_float_weights.cpp"
 #include "hwy/foreach_target.h"  // must precede highway.h
 // clang-format off
 #include "hwy/highway.h"
 // clang-format on
+#include "kernels/float_loads-inl.h"
+#include "kernels/lane_reductions-inl.h"
 
 #include <algorithm>
 #include <cstring>
@@ -31,60 +31,6 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
-
-inline uint16_t half_at(const uint8_t* row, int64_t k) {
-  return uint16_t(row[2 * k] | (row[2 * k + 1] << 8));
-}
-
-struct F32Weights {
-  static HWY_INLINE VF load(const uint8_t* row, int64_t k) {
-    return hn::LoadU(DF(), reinterpret_cast<const float*>(row) + k);
-  }
-  static float at(const uint8_t* row, int64_t k) {
-    float v;
-    std::memcpy(&v, row + 4 * k, 4);
-    return v;
-  }
-};
-struct F16Weights {
-  static HWY_INLINE VF load(const uint8_t* row, int64_t k) {
-    const hn::Rebind<hwy::float16_t, DF> dh;
-    return hn::PromoteTo(DF(), hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(row) + k));
-  }
-  static float at(const uint8_t* row, int64_t k) { return f16_to_f32(half_at(row, k)); }
-};
-struct BF16Weights {
-  static HWY_INLINE VF load(const uint8_t* row, int64_t k) {
-    const hn::Rebind<hwy::bfloat16_t, DF> dh;
-    return hn::PromoteTo(DF(), hn::LoadU(dh, reinterpret_cast<const hwy::bfloat16_t*>(row) + k));
-  }
-  static float at(const uint8_t* row, int64_t k) { return bf16_to_f32(half_at(row, k)); }
-};
-
-// out[r] = the lane sum of acc[r], r < 4, by the fixed tree described at the top.
-HWY_INLINE void reduce_rows(const VF* acc, float* out) {
-  const DF d;
-  const hn::Repartition<uint64_t, DF> d64;
-  const VF x01 =
-      hn::Add(hn::InterleaveLower(acc[0], acc[1]), hn::InterleaveUpper(d, acc[0], acc[1]));
-  const VF x23 =
-      hn::Add(hn::InterleaveLower(acc[2], acc[3]), hn::InterleaveUpper(d, acc[2], acc[3]));
-  const auto w01 = hn::BitCast(d64, x01), w23 = hn::BitCast(d64, x23);
-  const VF v = hn::Add(hn::BitCast(d, hn::InterleaveLower(w01, w23)),
-                       hn::BitCast(d, hn::InterleaveUpper(d64, w01, w23)));
-  HWY_ALIGN float buf[HWY_MAX_BYTES / sizeof(float)];
-  hn::Store(v, d, buf);
-  const hn::Full128<float> d4;
-  auto s = hn::Load(d4, buf);
-  const size_t lanes = hn::Lanes(d);
-  if (lanes == 8) {
-    s = hn::Add(s, hn::Load(d4, buf + 4));
-  } else if (lanes == 16) {
-    s = hn::Add(hn::Add(s, hn::Load(d4, buf + 8)),
-                hn::Add(hn::Load(d4, buf + 4), hn::Load(d4, buf + 12)));
-  }
-  hn::StoreU(s, d4, out);
-}
 
 // out[t][r] = W[r] . x[t] for the 4 rows w[0..3] and NT tokens x[0..NT).
 template <class W, int NT>
@@ -108,7 +54,7 @@ HWY_INLINE void tile(const uint8_t* const* w, const float* const* x, int64_t K, 
     }
   }
 #pragma GCC unroll 4
-  for (int t = 0; t < NT; ++t) reduce_rows(acc[t], out[t]);
+  for (int t = 0; t < NT; ++t) sums4(acc[t][0], acc[t][1], acc[t][2], acc[t][3], out[t]);
   if (k < K) {  // K not a multiple of the vector: the rest in scalar code
     for (int t = 0; t < NT; ++t)
       for (int r = 0; r < 4; ++r) {
@@ -172,13 +118,13 @@ bool GemmFloatWeights(TensorType type, const uint8_t* w, size_t row_stride, int6
 #if WHALE_TILED_FLOAT_WEIGHTS
   switch (type) {
     case TensorType::F32:
-      gemm_rows<F32Weights>(w, row_stride, n_rows, K, x, ldx, n_tok, y, ldy);
+      gemm_rows<F32Load>(w, row_stride, n_rows, K, x, ldx, n_tok, y, ldy);
       return true;
     case TensorType::F16:
-      gemm_rows<F16Weights>(w, row_stride, n_rows, K, x, ldx, n_tok, y, ldy);
+      gemm_rows<F16Load>(w, row_stride, n_rows, K, x, ldx, n_tok, y, ldy);
       return true;
     case TensorType::BF16:
-      gemm_rows<BF16Weights>(w, row_stride, n_rows, K, x, ldx, n_tok, y, ldy);
+      gemm_rows<BF16Load>(w, row_stride, n_rows, K, x, ldx, n_tok, y, ldy);
       return true;
     default:
       return false;

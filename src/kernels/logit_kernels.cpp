@@ -6,6 +6,7 @@
 #include "hwy/highway.h"
 // clang-format on
 #include "hwy/contrib/math/math-inl.h"
+#include "kernels/lane_reductions-inl.h"
 
 #include <cmath>
 #include <limits>
@@ -35,16 +36,10 @@ int64_t IndexOfMax(const float* x, int64_t n) {
   const int64_t L = int64_t(hn::Lanes(d));
   // The maximum first (vector max), then the first index holding it: two passes over data that
   // stays in L2, cheaper than carrying indices through the first pass.
-  float best = x[0];
-  int64_t i = 0;
-  if (n >= L) {
-    auto m = hn::LoadU(d, x);
-    for (i = L; i + L <= n; i += L) m = hn::Max(m, hn::LoadU(d, x + i));
-    best = std::max(best, hn::GetLane(hn::MaxOfLanes(d, m)));
-  }
-  for (; i < n; ++i) best = std::max(best, x[i]);
+  const float best = max_of(x, n, x[0]);
   const auto target = hn::Set(d, best);
-  for (i = 0; i + L <= n; i += L) {
+  int64_t i = 0;
+  for (; i + L <= n; i += L) {
     const intptr_t lane = hn::FindFirstTrue(d, hn::Eq(hn::LoadU(d, x + i), target));
     if (lane >= 0) return i + int64_t(lane);
   }

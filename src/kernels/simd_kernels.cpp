@@ -18,6 +18,7 @@
 #include "hwy/highway.h"
 // clang-format on
 #include "hwy/contrib/math/math-inl.h"
+#include "kernels/float_loads-inl.h"
 
 #include <algorithm>
 #include <cmath>
@@ -321,34 +322,10 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
 // Float weights: full-width f32 vectors; f16/bf16 are widened on load (F16C on x86).
 using DF = hn::ScalableTag<float>;
 
-struct F32Load {
-  static HWY_INLINE hn::Vec<DF> load(const uint8_t* p, int64_t i) {
-    return hn::LoadU(DF(), reinterpret_cast<const float*>(p) + i);
-  }
-  static float at(const uint8_t* p, int64_t i) {
-    float v;
-    std::memcpy(&v, p + 4 * i, 4);
-    return v;
-  }
-};
-struct F16Load {
-  static HWY_INLINE hn::Vec<DF> load(const uint8_t* p, int64_t i) {
-    const hn::Rebind<hwy::float16_t, DF> dh;
-    return hn::PromoteTo(DF(), hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(p) + i));
-  }
-  static float at(const uint8_t* p, int64_t i) {
-    return f16_to_f32(uint16_t(p[2 * i] | (p[2 * i + 1] << 8)));
-  }
-};
-struct BF16Load {
-  static HWY_INLINE hn::Vec<DF> load(const uint8_t* p, int64_t i) {
-    const hn::Rebind<hwy::bfloat16_t, DF> dh;
-    return hn::PromoteTo(DF(), hn::LoadU(dh, reinterpret_cast<const hwy::bfloat16_t*>(p) + i));
-  }
-  static float at(const uint8_t* p, int64_t i) {
-    return bf16_to_f32(uint16_t(p[2 * i] | (p[2 * i + 1] << 8)));
-  }
-};
+// Weight rows as f32 vectors: kernels/float_loads-inl.h.
+using whale::HWY_NAMESPACE::BF16Load;
+using whale::HWY_NAMESPACE::F16Load;
+using whale::HWY_NAMESPACE::F32Load;
 
 template <class L>
 HWY_INLINE float dot_float_row(const uint8_t* w, const float* x, int64_t n) {
