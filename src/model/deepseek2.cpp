@@ -320,13 +320,21 @@ void Deepseek2Model::attend_absorbed(const MlaLayer& l, int64_t il, const BatchV
   float* scratch_all = ws.f32(kScores, size_t(n_thr * attend_scratch_floats(tb * nh)));
   const float scale = float(scale_);
 
+  // Items of regions (1) and (3): (block k, head h), whose m rows start at row0.
+  struct BlockHead {
+    const int32_t* toks;
+    int64_t h, m, row0;
+  };
+  auto block_head = [&](size_t item) {
+    const int64_t k = int64_t(item) / nh, h = int64_t(item) % nh, m = blocks[2 * k + 1];
+    return BlockHead{seq_toks.data() + blocks[2 * k], h, m, blocks[2 * k] * nh + h * m};
+  };
+
   parallel_or_inline(b.pool, size_t(n_blocks * nh), [&](size_t begin, size_t end, int thr) {
     float* qn = qn_all + thr * tb * nope;
     float* qlat = qlat_all + thr * tb * kvl;
     for (size_t item = begin; item < end; ++item) {
-      const int64_t k = int64_t(item) / nh, h = int64_t(item) % nh;
-      const int32_t* toks = seq_toks.data() + blocks[2 * k];
-      const int64_t m = blocks[2 * k + 1], row0 = blocks[2 * k] * nh + h * m;
+      const auto [toks, h, m, row0] = block_head(item);
       for (int64_t i = 0; i < m; ++i)
         std::memcpy(qn + i * nope, q + (toks[i] * nh + h) * qk, size_t(nope) * sizeof(float));
       absorb_q(l, h, qn, m, qlat);
@@ -359,9 +367,7 @@ void Deepseek2Model::attend_absorbed(const MlaLayer& l, int64_t il, const BatchV
     float* lat = lat_all + thr * tb * kvl;
     float* uv = uv_all + thr * tb * vd;
     for (size_t item = begin; item < end; ++item) {
-      const int64_t k = int64_t(item) / nh, h = int64_t(item) % nh;
-      const int32_t* toks = seq_toks.data() + blocks[2 * k];
-      const int64_t m = blocks[2 * k + 1], row0 = blocks[2 * k] * nh + h * m;
+      const auto [toks, h, m, row0] = block_head(item);
       merge_attention_parts(n_spans, m, kvl, part_out + row0 * kvl, all_rows * kvl, kvl,
                             part_max + row0, part_sum + row0, all_rows, lat, kvl);
       apply_uv(l, h, lat, m, uv);
