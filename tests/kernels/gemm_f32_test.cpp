@@ -20,7 +20,7 @@ namespace whale {
 namespace {
 
 using test::for_each_simd_target;
-using test::random_normal;
+using test::random_vec;
 
 struct Shape {
   int64_t M, N, K;
@@ -32,8 +32,8 @@ TEST(GemmF32, AbtMatchesReferenceOnStridedOperands) {
   for_each_simd_target([] {
     for (const Shape& s : kShapes) {
       const int64_t lda = s.K + 3, ldb = s.K + 11, ldc = s.N + 2;  // rows read in place
-      const auto a = random_normal(size_t(s.M * lda), 1);
-      const auto b = random_normal(size_t(s.N * ldb), 2);
+      const auto a = random_vec(size_t(s.M * lda), 1);
+      const auto b = random_vec(size_t(s.N * ldb), 2);
       std::vector<float> got(size_t(s.M * ldc), -7.0f), want(got);
       const float alpha = 0.125f;
       gemm_f32_abt(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, got.data(), ldc, alpha);
@@ -59,9 +59,9 @@ TEST(GemmF32, AbAccAddsToTheOutputOnStridedOperands) {
   for_each_simd_target([] {
     for (const Shape& s : kShapes) {
       const int64_t lda = s.K + 1, ldb = s.N + 5, ldc = s.N + 3;
-      const auto a = random_normal(size_t(s.M * lda), 3);
-      const auto b = random_normal(size_t(s.K * ldb), 4);
-      const auto c0 = random_normal(size_t(s.M * ldc), 5);
+      const auto a = random_vec(size_t(s.M * lda), 3);
+      const auto b = random_vec(size_t(s.K * ldb), 4);
+      const auto c0 = random_vec(size_t(s.M * ldc), 5);
       std::vector<float> got(c0), want(c0);
       gemm_f32_ab_acc(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, got.data(), ldc);
       gemm_f32_ab_acc_reference(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, want.data(), ldc);
@@ -107,7 +107,7 @@ TEST(GemmF32, WidenHalfMatchesTheScalarConversions) {
 // causal prefix): every step's probabilities, factor and state against the f64 reference. exp
 // in f32 lanes is within a few ulp, so 1e-6 relative.
 TEST(GemmF32, OnlineSoftmaxBlockMatchesReference) {
-  const auto scores = random_normal(300, 11);
+  const auto scores = random_vec(300, 11);
   const int64_t sizes[][2] = {{5, 5}, {17, 20}, {0, 8}, {64, 64}, {33, 40}, {1, 1}, {100, 100}};
   for_each_simd_target([&] {
     float max = -INFINITY, sum = 0.0f, rmax = -INFINITY, rsum = 0.0f;
@@ -143,7 +143,7 @@ TEST(GemmF32, OnlineSoftmaxFirstBlockHasFactorZeroAndSameMaxHasOne) {
 
 TEST(GemmF32, ScaleMultipliesEveryValue) {
   for_each_simd_target([] {
-    auto x = random_normal(37, 12);
+    auto x = random_vec(37, 12);
     const auto x0 = x;
     scale_f32(x.data(), 37, 0.375f);
     for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(x[i], x0[i] * 0.375f);
@@ -155,7 +155,7 @@ TEST(GemmF32, ScaleMultipliesEveryValue) {
 TEST(GemmF32, AbtElementsDoNotDependOnHowTheKeysAreSplit) {
   for_each_simd_target([] {
     const int64_t M = 7, N = 37, K = 83;
-    const auto a = random_normal(size_t(M * K), 13), b = random_normal(size_t(N * K), 14);
+    const auto a = random_vec(size_t(M * K), 13), b = random_vec(size_t(N * K), 14);
     std::vector<float> whole(size_t(M * N)), split(whole.size());
     gemm_f32_abt(M, N, K, a.data(), K, b.data(), K, whole.data(), N, 0.5f);
     const int64_t cuts[] = {0, 5, 6, 16, 30, 37};

@@ -11,6 +11,7 @@
 #include "quant/dequantize.h"
 #include "quant/quantize.h"
 #include "quant/types.h"
+#include "simd_test_util.h"
 
 namespace whale {
 
@@ -19,13 +20,7 @@ inline const TensorType kTypes[] = {
     TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::Q2_K, TensorType::Q3_K,
     TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
 
-inline std::vector<float> random_vec(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using test::random_vec;
 
 // Random bytes for a weight of `type` whose blocks decode to finite values: f32/f16/bf16 are
 // encoded from random floats, block formats get random bytes with sane f16 scales (the kernels

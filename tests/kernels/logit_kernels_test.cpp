@@ -16,14 +16,14 @@ namespace whale {
 namespace {
 
 using test::for_each_simd_target;
-using test::random_normal;
+using test::random_vec;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 TEST(LogitKernels, CopyReplacesNanOnly) {
   for_each_simd_target([] {
     for (size_t n : {0, 1, 7, 16, 33, 1000}) {
-      auto src = random_normal(n, uint32_t(n), 4.0f);
+      auto src = random_vec(n, uint32_t(n), 4.0f);
       for (size_t i = 0; i < n; i += 5) src[i] = std::nanf("");
       if (n > 3) src[3] = -kInf;
       std::vector<float> dst(n, 1.0f);
@@ -41,7 +41,7 @@ TEST(LogitKernels, CopyReplacesNanOnly) {
 TEST(LogitKernels, IndexOfMaxIsTheFirstMaximum) {
   for_each_simd_target([] {
     for (size_t n : {1, 2, 15, 16, 17, 129, 129280}) {
-      auto x = random_normal(n, uint32_t(7 + n), 4.0f);
+      auto x = random_vec(n, uint32_t(7 + n), 4.0f);
       ASSERT_EQ(index_of_max(x.data(), int64_t(n)), index_of_max_reference(x.data(), int64_t(n)));
       // Ties: the lowest index wins, wherever the copies are (vector body or scalar tail).
       const float top = 100.0f;
@@ -61,7 +61,7 @@ TEST(LogitKernels, IndexOfMaxIsTheFirstMaximum) {
 TEST(LogitKernels, ExpScaledMatchesStdExp) {
   for_each_simd_target([] {
     for (size_t n : {1, 3, 8, 31, 1000, 129280}) {
-      auto x = random_normal(n, uint32_t(n), 4.0f);
+      auto x = random_vec(n, uint32_t(n), 4.0f);
       x[0] = -kInf;                // a banned token
       if (n > 2) x[2] = -4000.0f;  // underflows to 0
       const double shift = 12.5, scale = 1.0 / 0.6;

@@ -23,11 +23,12 @@ void for_each_simd_target(Body body) {
   hwy::SetSupportedTargetsForTest(0);
 }
 
-inline std::vector<float> random_normal(size_t n, uint32_t seed, float sigma = 1.0f) {
+// n floats drawn from N(0, scale^2), seeded: the same values on every run and machine.
+inline std::vector<float> random_vec(size_t n, uint32_t seed, float scale = 1.0f) {
   std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, sigma);
+  std::normal_distribution<float> d(0.0f, scale);
   std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
+  for (auto& x : v) x = d(rng);
   return v;
 }
 

@@ -19,7 +19,7 @@
 namespace whale {
 namespace {
 
-using test::random_normal;
+using test::random_vec;
 
 struct Problem {
   int64_t n_rows, dk, dv;
@@ -29,7 +29,7 @@ struct Problem {
 };
 
 Problem make_problem(int64_t n_rows, int64_t dk, int64_t dv, int64_t n_keys, uint32_t seed) {
-  Problem p{n_rows, dk, dv, {}, random_normal(size_t(n_rows * dk), seed), 0.0f};
+  Problem p{n_rows, dk, dv, {}, random_vec(size_t(n_rows * dk), seed), 0.0f};
   p.scale = float(1.5 / std::sqrt(double(dk)));  // sharper than 1/sqrt(dk): larger exponents
   for (int64_t r = 0; r < n_rows; ++r)
     p.len.push_back(
@@ -81,7 +81,7 @@ TEST(Attention, DenseRowsWithDifferentPrefixesMatchReference) {
   for (const int64_t n_keys : {int64_t(1), int64_t(5), int64_t(64), int64_t(65), int64_t(203)}) {
     SCOPED_TRACE(n_keys);
     const Problem p = make_problem(7, 37, 29, n_keys, 1);
-    const auto k = random_normal(size_t(n_keys * 40), 2), v = random_normal(size_t(n_keys * 31), 3);
+    const auto k = random_vec(size_t(n_keys * 40), 2), v = random_vec(size_t(n_keys * 31), 3);
     const RowSource keys = RowSource::dense(k.data(), 40), values = RowSource::dense(v.data(), 31);
     const int64_t ldo = 33;
     std::vector<float> out(size_t(p.n_rows * ldo), -5.0f);
@@ -104,7 +104,7 @@ struct PagedCache {
   KvView view;
   PagedCache(int64_t n_positions, int64_t width, int64_t layers, uint32_t seed) {
     const int64_t n_pages = (n_positions + kPage - 1) / kPage, page = layers * kPage * width;
-    memory = random_normal(size_t(n_pages * page), seed);
+    memory = random_vec(size_t(n_pages * page), seed);
     for (int64_t i = 0; i < n_pages; ++i) {
       const int64_t at = i < n_pages / 2 ? i : n_pages / 2 + (n_pages - 1 - i);
       table.push_back(memory.data() + at * page);
@@ -172,7 +172,7 @@ TEST(Attention, SplitKeySpansMergeToTheSameResult) {
 
 TEST(Attention, PartialOfARowWithNoKeysInTheSpanIsEmpty) {
   const Problem p = make_problem(1, 8, 8, 10, 30);
-  const auto k = random_normal(100 * 8, 31);
+  const auto k = random_vec(100 * 8, 31);
   const RowSource rows = RowSource::dense(k.data(), 8);
   std::vector<float> out(8, 9.0f), scratch(kAttendKeyBlock);
   float mx = 0.0f, sum = 1.0f;
@@ -187,7 +187,7 @@ TEST(Attention, PartialOfARowWithNoKeysInTheSpanIsEmpty) {
 TEST(Attention, OneHotScoresGiveExactlyThatValue) {
   const int64_t n_keys = 200, d = 16;
   std::vector<float> k(size_t(n_keys * d), 0.0f), q(d, 0.0f);
-  const auto v = random_normal(size_t(n_keys * d), 40);
+  const auto v = random_vec(size_t(n_keys * d), 40);
   q[3] = 1.0f;
   k[size_t(170 * d + 3)] = 1000.0f;  // score 1000 vs 0: exp(-1000) is 0 in f32
   const int32_t len = int32_t(n_keys);
