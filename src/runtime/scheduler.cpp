@@ -97,6 +97,7 @@ Scheduler::Scheduler(std::shared_ptr<const Engine> engine, Tokenizer tokenizer,
       cache_(pool_),
       metrics_(initial_metrics()) {
   opts_.max_running = std::max(1, opts_.max_running);
+  admission_slots_ = opts_.max_running;
   opts_.prefill_chunk = std::max(1, opts_.prefill_chunk);
   thread_ = std::thread([this] { loop(); });
 }
@@ -141,12 +142,15 @@ Admission Scheduler::submit(GenerationRequest request, UpdateSink sink) {
 // beyond max_wait_seconds. Counts the refusal.
 bool Scheduler::refuse_locked(Admission& a) {
   const int64_t queued = int64_t(incoming_.size()) + waiting_count_.load();
-  const int64_t free_slots = opts_.max_running - running_count_.load();
+  // When KV memory is what limits the batch, fewer sequences than max_running fit at once, and
+  // the queue drains that much slower.
+  const int64_t slots = std::max<int64_t>(1, admission_slots_.load());
+  const int64_t free_slots = slots - running_count_.load();
   // Expected wait: whole "rounds" of the running batch ahead of this request, each taking the
   // measured mean service time.
   double estimate = 0;
   if (queued >= free_slots)
-    estimate = double((queued - free_slots) / opts_.max_running + 1) * mean_service_seconds_;
+    estimate = double((queued - free_slots) / slots + 1) * mean_service_seconds_;
   // max_queue bounds the requests that would wait (those beyond the free slots).
   if (!stop_ && queued - std::max<int64_t>(free_slots, 0) < opts_.max_queue &&
       estimate <= opts_.max_wait_seconds)
@@ -171,6 +175,7 @@ SchedulerMetrics Scheduler::metrics() const {
   std::lock_guard lock(mu_);
   SchedulerMetrics m = metrics_;
   m.queue_depth = int64_t(incoming_.size()) + waiting_count_.load();
+  m.admission_slots = admission_slots_.load();
   const auto now = SteadyClock::now();
   int64_t n = 0;
   for (const auto& [t, k] : recent_tokens_)
@@ -276,7 +281,9 @@ void Scheduler::admit_waiting(SteadyClock::time_point now) {
         waiting_.pop_front();
         continue;
       }
-      break;  // memory frees up when a running sequence ends
+      // Memory frees up when a running sequence ends; until then this many run at once.
+      admission_slots_ = std::max<int64_t>(1, int64_t(running_.size()));
+      return;
     }
     s.admitted = now;
     s.usage.prompt_tokens = int64_t(s.req.prompt.size());
@@ -290,6 +297,7 @@ void Scheduler::admit_waiting(SteadyClock::time_point now) {
     running_.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
   }
+  admission_slots_ = opts_.max_running;  // nothing waits, or the batch is what is full
 }
 
 void Scheduler::step() {

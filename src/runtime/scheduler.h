@@ -127,6 +127,9 @@ struct SchedulerMetrics {
   int64_t queue_depth = 0;
   int64_t running = 0;
   int64_t kv_slots = 0, kv_slots_busy = 0;  // max_running, running
+  // Sequences that can run at once as admission last found it: max_running, or fewer when the
+  // KV memory (not the batch) stopped a waiting request. Refusals and Retry-After use it.
+  int64_t admission_slots = 0;
   uint64_t kv_bytes_allocated = 0, kv_budget_bytes = 0;
   int64_t kv_tokens_busy = 0, kv_tokens_capacity = 0;  // in running sequences' pages / budget
   int64_t kv_page_tokens = 0;
@@ -194,6 +197,7 @@ class Scheduler {
   double mean_service_seconds_ = 0;  // exponential average of admitted-to-finished time
   std::deque<std::pair<SteadyClock::time_point, int64_t>> recent_tokens_;
   std::atomic<int64_t> waiting_count_{0}, running_count_{0};  // for submit()'s estimate
+  std::atomic<int64_t> admission_slots_{0};                   // SchedulerMetrics::admission_slots
 
   // Engine thread only.
   std::deque<std::unique_ptr<Sequence>> waiting_;

@@ -422,6 +422,10 @@ void ApiServer::metrics(Responder& out) {
        double(m.kv_slots));
   line("whale_kv_slots_busy", "gauge", "Running sequences holding KV pages.",
        double(m.kv_slots_busy));
+  line("whale_admission_slots", "gauge",
+       "Sequences that can run at once as admission last found it (fewer than whale_kv_slots "
+       "when KV memory is the limit).",
+       double(m.admission_slots));
   line("whale_kv_usage_ratio", "gauge", "Share of the KV page budget mapped by running sequences.",
        m.kv_tokens_capacity ? double(m.kv_tokens_busy) / double(m.kv_tokens_capacity) : 0.0);
   line("whale_kv_page_tokens", "gauge", "Tokens per KV page.", double(m.kv_page_tokens));

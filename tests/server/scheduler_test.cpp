@@ -343,5 +343,36 @@ TEST_F(SchedulerTest, AdmissionReservesPagesWithinTheBudget) {
   EXPECT_EQ(b2.usage.cache_hit_tokens, P);
 }
 
+TEST_F(SchedulerTest, MemoryBoundAdmissionCountsFewerSlots) {
+  // KV memory for one whole-context reservation: one sequence runs at a time although the batch
+  // holds 16, and the queue (max 1 beyond the free slots) must be judged by that.
+  SchedulerOptions o;
+  o.context = 8192;  // a request without max_tokens runs ~8k tokens: long enough to look
+  o.kv_budget_bytes = KvCache::page_bytes(engine_->kv_layout()) * (o.context / P);
+  o.max_running = 16;
+  o.max_queue = 1;
+  auto s = make(o);
+  EXPECT_EQ(s->metrics().admission_slots, 16);
+  Collector a, b, c;
+  auto ta = s->submit(greedy(prompt_of(1, 4), -1), a.sink());
+  ASSERT_EQ(ta.kind, Admission::Kind::kAccepted);
+  ASSERT_EQ(s->submit(greedy(prompt_of(2, 4), 4), b.sink()).kind, Admission::Kind::kAccepted);
+  auto m = wait_metrics(*s, [](const SchedulerMetrics& m) { return m.admission_slots == 1; });
+  ASSERT_EQ(m.running, 1);
+  ASSERT_EQ(m.queue_depth, 1);
+  // With 15 batch slots counted free, c would be queued behind b; memory says it is second in
+  // line for one slot, past max_queue: refused at once.
+  const Admission r = s->submit(greedy(prompt_of(3, 4), 4), c.sink());
+  EXPECT_EQ(r.kind, Admission::Kind::kOverloaded);
+  EXPECT_GE(r.retry_after_seconds, 1.0);
+  EXPECT_FALSE(a.done) << "the test needs `a` to run longer";
+  ta.ticket->cancel();
+  ASSERT_TRUE(a.wait() && b.wait());
+  EXPECT_EQ(b.finish, FinishReason::kLength);
+  // Nothing waits any more: the batch is the limit again.
+  m = wait_metrics(*s, [](const SchedulerMetrics& m) { return m.running == 0; });
+  EXPECT_EQ(m.admission_slots, 16);
+}
+
 }  // namespace
 }  // namespace whale
