@@ -337,9 +337,11 @@ WHALE_VNNI_INLINE float hsum512(__m512 v) {
 // register tile, each unit unpacked once for all T tokens and each token's activations loaded
 // once for all R rows. Every (row, token) result takes the same operations in the same order
 // whatever R and T are, so results do not depend on how rows are split across threads.
+// pre: null, or the rows' units already prepared (row r's unit u at pre[r * pre_stride + u]).
 template <class F, int R, int T>
 WHALE_VNNI_ATTR void dot_tile(const uint8_t* row0, size_t stride, int64_t cols, const Q8Rows& x,
-                              int64_t t0, float* out) {
+                              int64_t t0, float* out, const typename F::Unit* pre = nullptr,
+                              int64_t pre_stride = 0) {
   __m512 acc[R * T];
   for (int i = 0; i < R * T; ++i) acc[i] = _mm512_setzero_ps();
   constexpr int64_t kUnitElems = kGroupElems * F::kGroups;
@@ -347,7 +349,12 @@ WHALE_VNNI_ATTR void dot_tile(const uint8_t* row0, size_t stride, int64_t cols, 
   for (int64_t u = 0; u < full_units; ++u) {
     typename F::Unit unit[R];
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) F::prepare(row0 + r * stride + u * F::kUnitBytes, unit[r]);
+    for (int r = 0; r < R; ++r) {
+      if (pre)
+        unit[r] = pre[r * pre_stride + u];
+      else
+        F::prepare(row0 + r * stride + u * F::kUnitBytes, unit[r]);
+    }
     add_min_terms<F, R, T>(unit, u, x, t0, acc);
 #pragma GCC unroll 2
     for (int h = 0; h < F::kGroups; ++h) {
@@ -385,21 +392,47 @@ WHALE_VNNI_ATTR void row_tile(const RowRange& w, int64_t r0, const Q8Rows& x, in
                               int64_t t1, float* y, int64_t y_stride) {
   float out[R * kTileTokens];
   const uint8_t* row0 = w.data + size_t(r0) * w.row_stride;
+  // Formats whose units need decoding (Q4_K's packed 6-bit scales and mins) decode them once
+  // for all the token tiles instead of once per tile (1.5B Q4_K_M prefill, 256 tokens, 2
+  // threads, alternating runs: 85-89 -> 92-94 tok/s).
+  const typename F::Unit* pre = nullptr;
+  int64_t n_units = 0;
+  if constexpr (!std::is_same_v<typename F::Unit, PlainUnit>) {
+    if (t1 - t0 > kTileTokens) {
+      n_units = w.cols / (kGroupElems * F::kGroups);
+      // Raw bytes, aligned by hand: std::vector of a type holding __m256 members did not get
+      // 32-byte aligned storage here. Units are trivially copyable register images.
+      using Unit = typename F::Unit;
+      static_assert(std::is_trivially_copyable_v<Unit> &&
+                    std::is_trivially_default_constructible_v<Unit>);
+      thread_local std::vector<uint8_t> storage;
+      storage.resize(size_t(R * n_units) * sizeof(Unit) + alignof(Unit));
+      const uintptr_t base = reinterpret_cast<uintptr_t>(storage.data());
+      Unit* units =
+          reinterpret_cast<Unit*>((base + alignof(Unit) - 1) & ~uintptr_t(alignof(Unit) - 1));
+      for (int r = 0; r < R; ++r)
+        for (int64_t u = 0; u < n_units; ++u)
+          F::prepare(row0 + r * w.row_stride + u * F::kUnitBytes, units[r * n_units + u]);
+      pre = units;
+    }
+  }
   for (int64_t t = t0; t < t1; t += kTileTokens) {
     const int nt = int(std::min<int64_t>(kTileTokens, t1 - t));
     static_assert(kTileTokens <= 4, "one case per token count below");
     switch (nt) {
       case 4:
-        if constexpr (kTileTokens >= 4) dot_tile<F, R, 4>(row0, w.row_stride, w.cols, x, t, out);
+        if constexpr (kTileTokens >= 4)
+          dot_tile<F, R, 4>(row0, w.row_stride, w.cols, x, t, out, pre, n_units);
         break;
       case 3:
-        if constexpr (kTileTokens >= 3) dot_tile<F, R, 3>(row0, w.row_stride, w.cols, x, t, out);
+        if constexpr (kTileTokens >= 3)
+          dot_tile<F, R, 3>(row0, w.row_stride, w.cols, x, t, out, pre, n_units);
         break;
       case 2:
-        dot_tile<F, R, 2>(row0, w.row_stride, w.cols, x, t, out);
+        dot_tile<F, R, 2>(row0, w.row_stride, w.cols, x, t, out, pre, n_units);
         break;
       default:
-        dot_tile<F, R, 1>(row0, w.row_stride, w.cols, x, t, out);
+        dot_tile<F, R, 1>(row0, w.row_stride, w.cols, x, t, out, pre, n_units);
         break;
     }
     for (int r = 0; r < R; ++r)
