@@ -4,7 +4,7 @@
 // (the Python comparison, compare.py, is the reference).
 // Usage: node hf_jinja_second_opinion.mjs WHALE_BIN SOURCE_DIR
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -20,6 +20,7 @@ const templates = [
   ["llama-3.1", "llama-3.1.jinja", { bos_token: "<|begin_of_text|>", eos_token: "<|eot_id|>" }],
 ];
 const tmp = mkdtempSync(join(tmpdir(), "whale-hfjinja-"));
+process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));  // also on a throw
 let total = 0, same = 0;
 for (const [name, file, tokens] of templates) {
   const text = readFileSync(join(tdir, file), "utf8");
