@@ -386,12 +386,22 @@ WHALE_VNNI_ATTR void dot_tile(const uint8_t* row0, size_t stride, int64_t cols, 
 // Tile shape: 4 rows x 3 tokens (12 accumulators + 4 unpacked groups + one token's activations
 // fill the 32 registers; measured faster than 3x4, 4x2, 5x2, 6x2 and 2x4 on Zen 4).
 constexpr int kTileTokens = 3, kTileRows = 4;
+constexpr size_t kTileAhead = 8192;
 
 template <class F, int R>
 WHALE_VNNI_ATTR void row_tile(const RowRange& w, int64_t r0, const Q8Rows& x, int64_t t0,
                               int64_t t1, float* y, int64_t y_stride) {
   float out[R * kTileTokens];
   const uint8_t* row0 = w.data + size_t(r0) * w.row_stride;
+  // Weights ahead of this tile into L2 while it computes (a tile's worth, kTileAhead bytes or
+  // one tile further on, whichever is more): the hardware prefetchers do not follow R rows read
+  // side by side, and without this small batches waited on DRAM. 1.5B, 2 threads, alternating
+  // runs: 4 sequences batched 38.7 -> 57.7 tok/s (Q4_0) and 37.6 -> 49.9 (Q4_K_M), 16 sequences
+  // 63-66 -> 75-77 (Q4_0); prefill unchanged (107-110). Prefetches never fault.
+  const size_t tile_bytes = size_t(R) * w.row_stride;
+  const uint8_t* ahead = row0 + std::max<size_t>(tile_bytes, kTileAhead);
+  for (size_t o = 0; o < tile_bytes; o += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(ahead + o), _MM_HINT_T1);
   // Formats whose units need decoding (Q4_K's packed 6-bit scales and mins) decode them once
   // for all the token tiles instead of once per tile (1.5B Q4_K_M prefill, 256 tokens, 2
   // threads, alternating runs: 85-89 -> 92-94 tok/s).
