@@ -32,31 +32,23 @@ struct F32Load {
   }
 };
 
-struct F16Load {
+// 16-bit floats (Half: hwy::float16_t or hwy::bfloat16_t; to_f32 the matching scalar
+// conversion of fp16.h): the two formats differ only in these.
+template <class Half, float (*to_f32)(uint16_t)>
+struct HalfLoad {
   static HWY_INLINE hwy::HWY_NAMESPACE::Vec<hwy::HWY_NAMESPACE::ScalableTag<float>> load(
       const uint8_t* p, int64_t i) {
     namespace hn = hwy::HWY_NAMESPACE;
     const hn::ScalableTag<float> d;
-    const hn::Rebind<hwy::float16_t, decltype(d)> dh;
-    return hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(p) + i));
+    const hn::Rebind<Half, decltype(d)> dh;
+    return hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const Half*>(p) + i));
   }
   static float at(const uint8_t* p, int64_t i) {
-    return f16_to_f32(uint16_t(p[2 * i] | (p[2 * i + 1] << 8)));
+    return to_f32(uint16_t(p[2 * i] | (p[2 * i + 1] << 8)));
   }
 };
-
-struct BF16Load {
-  static HWY_INLINE hwy::HWY_NAMESPACE::Vec<hwy::HWY_NAMESPACE::ScalableTag<float>> load(
-      const uint8_t* p, int64_t i) {
-    namespace hn = hwy::HWY_NAMESPACE;
-    const hn::ScalableTag<float> d;
-    const hn::Rebind<hwy::bfloat16_t, decltype(d)> dh;
-    return hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::bfloat16_t*>(p) + i));
-  }
-  static float at(const uint8_t* p, int64_t i) {
-    return bf16_to_f32(uint16_t(p[2 * i] | (p[2 * i + 1] << 8)));
-  }
-};
+using F16Load = HalfLoad<hwy::float16_t, f16_to_f32>;
+using BF16Load = HalfLoad<hwy::bfloat16_t, bf16_to_f32>;
 
 }  // namespace HWY_NAMESPACE
 }  // namespace whale
