@@ -144,7 +144,7 @@ bool Scheduler::refuse_locked(Admission& a) {
   const int64_t queued = int64_t(incoming_.size()) + waiting_count_.load();
   // When KV memory is what limits the batch, fewer sequences than max_running fit at once, and
   // the queue drains that much slower.
-  const int64_t slots = std::max<int64_t>(1, admission_slots_.load());
+  const int64_t slots = admission_slots_.load();  // >= 1
   const int64_t free_slots = slots - running_count_.load();
   // Expected wait: whole "rounds" of the running batch ahead of this request, each taking the
   // measured mean service time.

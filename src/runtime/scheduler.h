@@ -197,7 +197,8 @@ class Scheduler {
   double mean_service_seconds_ = 0;  // exponential average of admitted-to-finished time
   std::deque<std::pair<SteadyClock::time_point, int64_t>> recent_tokens_;
   std::atomic<int64_t> waiting_count_{0}, running_count_{0};  // for submit()'s estimate
-  std::atomic<int64_t> admission_slots_{0};                   // SchedulerMetrics::admission_slots
+  // SchedulerMetrics::admission_slots; >= 1 once constructed.
+  std::atomic<int64_t> admission_slots_{0};
 
   // Engine thread only.
   std::deque<std::unique_ptr<Sequence>> waiting_;
