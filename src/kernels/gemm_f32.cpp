@@ -1,11 +1,12 @@
 // f32 products for attention (gemm_f32.h), compiled once per Highway target and dispatched at
-// run time. Tiles keep their accumulators in named registers (not arrays of vectors, which
-// sizeless SVE/RVV vectors do not allow):
-//   abt:    4 rows x 4 keys, vectors along K: 8 loads feed 16 multiply-adds; each of the 16
-//           sums is reduced once at the end of the tile.
-//   ab_acc: 4 rows x 2 vectors of N: per k, two loads of b and four broadcasts of a feed 8
-//           multiply-adds; c is loaded once and stored once per tile.
-// Tails (rows, keys, columns, K not a multiple of the vector) take the narrower paths below.
+// run time. Tiles of up to kRowTile query rows (6 on AVX-512, 4 on AVX2):
+//   abt:    rows x 4 keys, vectors along K: 4 key loads and one load per row feed 4 multiply-adds
+//           per row; each sum is reduced once at the end of the tile.
+//   ab_acc: rows x 2 vectors of N: per k, two loads of b and one broadcast of a per row feed
+//           2 multiply-adds per row; c is loaded once and stored once per tile.
+// Tails (keys, columns, K not a multiple of the vector) take the narrower paths below. Tiles
+// keep their accumulators in arrays of vectors, which sizeless SVE/RVV vectors do not allow:
+// those targets take the narrow paths only.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/gemm_f32.cpp"
 #include "hwy/foreach_target.h"  // must precede highway.h
@@ -42,58 +43,56 @@ HWY_INLINE float dot_tail(const float* a, const float* b, int64_t k0, int64_t K)
   return s;
 }
 
-// The first 4-row pass over a tile of keys also requests the keys kPrefetchKeys rows ahead, one
+// The first row pass over a tile of keys also requests the keys kPrefetchKeys rows ahead, one
 // cache line per row per step, when those are keys of this product (past the last key may be
 // another layer's rows in a paged cache; the caller prefetches its next block itself). Decode
 // attention streams the whole cache from memory at a few GB/s per core, and the hardware
 // prefetchers did not keep 4 interleaved row streams ahead: ~10% on a 4096-row MLA cache.
 constexpr int64_t kPrefetchKeys = 32;
 
-// Rows a0..a3 times keys b0..b3 (both along K): c[i][j] for the 4 x 4 tile.
-template <bool kPrefetch>
-HWY_INLINE void abt_4x4(int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb,
-                        float* c, int64_t ldc, float alpha) {
+// Query rows per tile. A GQA group of 6 heads (Qwen2-1.5B) or 5 or 7 (the larger distills)
+// in one pass reads each key and value row from L1 once, not once per 4-row pass plus once per
+// leftover row. abt holds rows x 4 accumulators + 4 keys + 1 row in registers: 6 rows fit the
+// 32 of AVX-512, 4 rows the 16 of AVX2 (with a few spills, as before).
+constexpr int kRowTile = HWY_MAX_BYTES >= 64 ? 6 : 4;
+
+#if !HWY_HAVE_SCALABLE
+// Rows a[0..MR) times keys b0..b3 (both along K): c[i][j] for the MR x 4 tile. Every element is
+// one multiply-add chain along K, reduced by sums4, like dot_1x1 below.
+template <int MR, bool kPrefetch>
+HWY_INLINE void abt_tile(int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb,
+                         float* c, int64_t ldc, float alpha) {
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
-  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
-  const float *b0 = b, *b1 = b + ldb, *b2 = b + 2 * ldb, *b3 = b + 3 * ldb;
-  VF c00 = hn::Zero(d), c01 = hn::Zero(d), c02 = hn::Zero(d), c03 = hn::Zero(d);
-  VF c10 = hn::Zero(d), c11 = hn::Zero(d), c12 = hn::Zero(d), c13 = hn::Zero(d);
-  VF c20 = hn::Zero(d), c21 = hn::Zero(d), c22 = hn::Zero(d), c23 = hn::Zero(d);
-  VF c30 = hn::Zero(d), c31 = hn::Zero(d), c32 = hn::Zero(d), c33 = hn::Zero(d);
+  VF acc[MR][4];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR * 4; ++i) acc[i / 4][i % 4] = hn::Zero(d);
   int64_t k = 0;
   for (; k + L <= K; k += L) {
-    const VF v0 = hn::LoadU(d, b0 + k), v1 = hn::LoadU(d, b1 + k);
-    const VF v2 = hn::LoadU(d, b2 + k), v3 = hn::LoadU(d, b3 + k);
+    const VF v0 = hn::LoadU(d, b + k), v1 = hn::LoadU(d, b + ldb + k);
+    const VF v2 = hn::LoadU(d, b + 2 * ldb + k), v3 = hn::LoadU(d, b + 3 * ldb + k);
     if constexpr (kPrefetch) {
       const float* ahead = b + kPrefetchKeys * ldb + k;
       for (int r = 0; r < 4; ++r) __builtin_prefetch(ahead + r * ldb, 0, 3);
     }
-    VF u = hn::LoadU(d, a0 + k);
-    c00 = hn::MulAdd(u, v0, c00), c01 = hn::MulAdd(u, v1, c01);
-    c02 = hn::MulAdd(u, v2, c02), c03 = hn::MulAdd(u, v3, c03);
-    u = hn::LoadU(d, a1 + k);
-    c10 = hn::MulAdd(u, v0, c10), c11 = hn::MulAdd(u, v1, c11);
-    c12 = hn::MulAdd(u, v2, c12), c13 = hn::MulAdd(u, v3, c13);
-    u = hn::LoadU(d, a2 + k);
-    c20 = hn::MulAdd(u, v0, c20), c21 = hn::MulAdd(u, v1, c21);
-    c22 = hn::MulAdd(u, v2, c22), c23 = hn::MulAdd(u, v3, c23);
-    u = hn::LoadU(d, a3 + k);
-    c30 = hn::MulAdd(u, v0, c30), c31 = hn::MulAdd(u, v1, c31);
-    c32 = hn::MulAdd(u, v2, c32), c33 = hn::MulAdd(u, v3, c33);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const VF u = hn::LoadU(d, a + i * lda + k);
+      acc[i][0] = hn::MulAdd(u, v0, acc[i][0]), acc[i][1] = hn::MulAdd(u, v1, acc[i][1]);
+      acc[i][2] = hn::MulAdd(u, v2, acc[i][2]), acc[i][3] = hn::MulAdd(u, v3, acc[i][3]);
+    }
   }
-  const float* ar[4] = {a0, a1, a2, a3};
-  const float* br[4] = {b0, b1, b2, b3};
-  const VF acc[4][4] = {
-      {c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}};
-  for (int i = 0; i < 4; ++i) {
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
     float sums[4];
     sums4(acc[i][0], acc[i][1], acc[i][2], acc[i][3], sums);
-    for (int j = 0; j < 4; ++j) c[i * ldc + j] = alpha * (sums[j] + dot_tail(ar[i], br[j], k, K));
+    for (int j = 0; j < 4; ++j)
+      c[i * ldc + j] = alpha * (sums[j] + dot_tail(a + i * lda, b + j * ldb, k, K));
   }
 }
+#endif
 
-// One row times one key, computed exactly like one element of abt_4x4 (one accumulator, the
+// One row times one key, computed exactly like one element of abt_tile (one accumulator, the
 // same reduction), so an element's value does not depend on whether it fell in a tile or in a
 // row/key tail: splitting the keys into several products (cache pages) changes no bit.
 HWY_INLINE float dot_1x1(int64_t K, const float* a, const float* b) {
@@ -107,51 +106,81 @@ HWY_INLINE float dot_1x1(int64_t K, const float* a, const float* b) {
   return sums[0] + dot_tail(a, b, k, K);
 }
 
-void GemmAbt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
-             int64_t ldb, float* c, int64_t ldc, float alpha) {
-  const int64_t M4 = M / 4 * 4, N4 = N / 4 * 4;
-  for (int64_t m = 0; m < M4; m += 4) {
-    for (int64_t n = 0; n < N4; n += 4) {
-      if (m == 0 && n + 4 + kPrefetchKeys <= N)
-        abt_4x4<true>(K, a + m * lda, lda, b + n * ldb, ldb, c + m * ldc + n, ldc, alpha);
-      else
-        abt_4x4<false>(K, a + m * lda, lda, b + n * ldb, ldb, c + m * ldc + n, ldc, alpha);
-    }
-    for (int64_t i = m; i < m + 4; ++i)
-      for (int64_t n = N4; n < N; ++n)
-        c[i * ldc + n] = alpha * dot_1x1(K, a + i * lda, b + n * ldb);
+// Rows [0, MR) of a against all N keys: tiles of 4 keys, then the key tail one by one.
+template <int MR>
+HWY_INLINE void abt_rows(bool first_pass, int64_t N, int64_t K, const float* a, int64_t lda,
+                         const float* b, int64_t ldb, float* c, int64_t ldc, float alpha) {
+  int64_t n = 0;
+#if !HWY_HAVE_SCALABLE
+  for (; n + 4 <= N; n += 4) {
+    if (first_pass && n + 4 + kPrefetchKeys <= N)
+      abt_tile<MR, true>(K, a, lda, b + n * ldb, ldb, c + n, ldc, alpha);
+    else
+      abt_tile<MR, false>(K, a, lda, b + n * ldb, ldb, c + n, ldc, alpha);
   }
-  for (int64_t i = M4; i < M; ++i)
-    for (int64_t n = 0; n < N; ++n) c[i * ldc + n] = alpha * dot_1x1(K, a + i * lda, b + n * ldb);
+#endif
+  for (int i = 0; i < MR; ++i)
+    for (int64_t j = n; j < N; ++j) c[i * ldc + j] = alpha * dot_1x1(K, a + i * lda, b + j * ldb);
 }
 
-// c rows c0..c3, columns [n, n + 2L) += a (4 rows) x b (K rows of the same columns).
-HWY_INLINE void ab_4x2v(int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb,
+// Calls f.template operator()<MR>() for the row count MR = n (1 <= n <= kRowTile).
+template <class F>
+HWY_INLINE void with_row_count(int64_t n, F&& f) {
+  switch (n) {
+    case 1:
+      return f.template operator()<1>();
+    case 2:
+      return f.template operator()<2>();
+    case 3:
+      return f.template operator()<3>();
+#if HWY_MAX_BYTES >= 64
+    case 5:
+      return f.template operator()<5>();
+    case 6:
+      return f.template operator()<6>();
+#endif
+    default:
+      return f.template operator()<4>();
+  }
+}
+
+void GemmAbt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
+             int64_t ldb, float* c, int64_t ldc, float alpha) {
+  for (int64_t m = 0; m < M;) {
+    const int64_t mr = std::min<int64_t>(kRowTile, M - m);
+    with_row_count(mr, [&]<int MR>() {
+      abt_rows<MR>(m == 0, N, K, a + m * lda, lda, b, ldb, c + m * ldc, ldc, alpha);
+    });
+    m += mr;
+  }
+}
+
+#if !HWY_HAVE_SCALABLE
+// c rows [0, MR), columns [0, 2L) += a (MR rows) x b (K rows of the same columns). Each element
+// is one multiply-add chain along k, like ab_1x1v.
+template <int MR>
+HWY_INLINE void ab_tile(int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb,
                         float* c, int64_t ldc) {
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
-  float *r0 = c, *r1 = c + ldc, *r2 = c + 2 * ldc, *r3 = c + 3 * ldc;
-  VF c00 = hn::LoadU(d, r0), c01 = hn::LoadU(d, r0 + L);
-  VF c10 = hn::LoadU(d, r1), c11 = hn::LoadU(d, r1 + L);
-  VF c20 = hn::LoadU(d, r2), c21 = hn::LoadU(d, r2 + L);
-  VF c30 = hn::LoadU(d, r3), c31 = hn::LoadU(d, r3 + L);
+  VF acc[MR][2];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+    acc[i][0] = hn::LoadU(d, c + i * ldc), acc[i][1] = hn::LoadU(d, c + i * ldc + L);
   for (int64_t k = 0; k < K; ++k) {
     const float* bk = b + k * ldb;
     const VF v0 = hn::LoadU(d, bk), v1 = hn::LoadU(d, bk + L);
-    VF u = hn::Set(d, a[k]);
-    c00 = hn::MulAdd(u, v0, c00), c01 = hn::MulAdd(u, v1, c01);
-    u = hn::Set(d, a[lda + k]);
-    c10 = hn::MulAdd(u, v0, c10), c11 = hn::MulAdd(u, v1, c11);
-    u = hn::Set(d, a[2 * lda + k]);
-    c20 = hn::MulAdd(u, v0, c20), c21 = hn::MulAdd(u, v1, c21);
-    u = hn::Set(d, a[3 * lda + k]);
-    c30 = hn::MulAdd(u, v0, c30), c31 = hn::MulAdd(u, v1, c31);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const VF u = hn::Set(d, a[i * lda + k]);
+      acc[i][0] = hn::MulAdd(u, v0, acc[i][0]), acc[i][1] = hn::MulAdd(u, v1, acc[i][1]);
+    }
   }
-  hn::StoreU(c00, d, r0), hn::StoreU(c01, d, r0 + L);
-  hn::StoreU(c10, d, r1), hn::StoreU(c11, d, r1 + L);
-  hn::StoreU(c20, d, r2), hn::StoreU(c21, d, r2 + L);
-  hn::StoreU(c30, d, r3), hn::StoreU(c31, d, r3 + L);
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+    hn::StoreU(acc[i][0], d, c + i * ldc), hn::StoreU(acc[i][1], d, c + i * ldc + L);
 }
+#endif
 
 // One row of c, columns [n, n + L) += a (one row) x b.
 HWY_INLINE void ab_1x1v(int64_t K, const float* a, const float* b, int64_t ldb, float* c) {
@@ -162,30 +191,34 @@ HWY_INLINE void ab_1x1v(int64_t K, const float* a, const float* b, int64_t ldb, 
   hn::StoreU(acc, d, c);
 }
 
-void GemmAbAcc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
-               int64_t ldb, float* c, int64_t ldc) {
+// Rows [0, MR) of c += a x b: tiles of 2 vectors of columns, then single vectors, then scalars.
+template <int MR>
+HWY_INLINE void ab_rows(int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
+                        int64_t ldb, float* c, int64_t ldc) {
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
-  const int64_t M4 = M / 4 * 4, N2 = N / (2 * L) * (2 * L), N1 = N / L * L;
-  for (int64_t m = 0; m < M; m += (m < M4 ? 4 : 1)) {
-    const bool four = m < M4;
-    for (int64_t n = 0; n < N2; n += 2 * L) {
-      if (four) {
-        ab_4x2v(K, a + m * lda, lda, b + n, ldb, c + m * ldc + n, ldc);
-      } else {
-        ab_1x1v(K, a + m * lda, b + n, ldb, c + m * ldc + n);
-        ab_1x1v(K, a + m * lda, b + n + L, ldb, c + m * ldc + n + L);
-      }
+  int64_t n = 0;
+#if !HWY_HAVE_SCALABLE
+  for (; n + 2 * L <= N; n += 2 * L) ab_tile<MR>(K, a, lda, b + n, ldb, c + n, ldc);
+#endif
+  for (int i = 0; i < MR; ++i) {
+    int64_t j = n;
+    for (; j + L <= N; j += L) ab_1x1v(K, a + i * lda, b + j, ldb, c + i * ldc + j);
+    for (; j < N; ++j) {
+      float s = c[i * ldc + j];
+      for (int64_t k = 0; k < K; ++k) s += a[i * lda + k] * b[k * ldb + j];
+      c[i * ldc + j] = s;
     }
-    const int64_t rows = four ? 4 : 1;
-    for (int64_t i = m; i < m + rows; ++i) {
-      for (int64_t n = N2; n < N1; n += L) ab_1x1v(K, a + i * lda, b + n, ldb, c + i * ldc + n);
-      for (int64_t n = N1; n < N; ++n) {
-        float s = c[i * ldc + n];
-        for (int64_t k = 0; k < K; ++k) s += a[i * lda + k] * b[k * ldb + n];
-        c[i * ldc + n] = s;
-      }
-    }
+  }
+}
+
+void GemmAbAcc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
+               int64_t ldb, float* c, int64_t ldc) {
+  for (int64_t m = 0; m < M;) {
+    const int64_t mr = std::min<int64_t>(kRowTile, M - m);
+    with_row_count(
+        mr, [&]<int MR>() { ab_rows<MR>(N, K, a + m * lda, lda, b, ldb, c + m * ldc, ldc); });
+    m += mr;
   }
 }
 
