@@ -12,25 +12,27 @@
 
 namespace whale {
 
-// Where row j of the keys (or values) lives: a layer of a sequence's KV cache, read in place
-// (row = cache->at(layer, j) + offset), or a dense scratch matrix (row = base + j * stride +
-// offset).
+// Where row j of the keys (or values) lives: a column of a layer of a sequence's KV cache, read
+// in place (row = cache->at(layer, j, column) + offset), or a dense scratch matrix (row = base +
+// j * stride + offset).
 struct RowSource {
   const KvView* cache = nullptr;
   int64_t layer = 0;
+  int64_t column = 0;
   const float* base = nullptr;
   int64_t stride = 0;
   int64_t offset = 0;
 
-  static RowSource in_cache(const KvView& cache, int64_t layer, int64_t offset) {
-    return {&cache, layer, nullptr, cache.floats_per_token, offset};
+  static RowSource in_cache(const KvView& cache, int64_t layer, int64_t column,
+                            int64_t offset = 0) {
+    return {&cache, layer, column, nullptr, cache.column_width, offset};
   }
   static RowSource dense(const float* base, int64_t stride) {
-    return {nullptr, 0, base, stride, 0};
+    return {nullptr, 0, 0, base, stride, 0};
   }
 
   const float* row(int64_t j) const {
-    return (cache ? cache->at(layer, j) : base + j * stride) + offset;
+    return (cache ? cache->at(layer, j, column) : base + j * stride) + offset;
   }
   // How many rows from j (at most max) lie `stride` floats apart in memory: a dense matrix is
   // one run; a cache is one run per block of contiguous positions (e.g. a page).

@@ -71,7 +71,9 @@ class LlamaFamilyModel final : public Model {
 
   const ModelConfig& config() const override { return c_; }
   KvLayout kv_layout() const override {
-    return {c_.num_hidden_layers, 2 * c_.num_key_value_heads * c_.head_dim()};
+    // Columns: each kv head's key, then each kv head's value.
+    return {c_.num_hidden_layers, 2 * c_.num_key_value_heads * c_.head_dim(),
+            2 * c_.num_key_value_heads};
   }
   void forward(const BatchView& b, Workspace& ws, float* logits) const override;
 
@@ -116,9 +118,13 @@ void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchVie
     rope_.cos_sin(b.positions[t], cos_t, sin_t);
     apply_rope(q + t * nh * hd, nh, hd, hd, cos_t, sin_t, style_);
     apply_rope(k + t * kv_width, nkv, hd, hd, cos_t, sin_t, style_);
-    float* slot = b.caches[b.seq_ids[t]].at(il, b.positions[t]);
-    std::memcpy(slot, k + t * kv_width, size_t(kv_width) * sizeof(float));
-    std::memcpy(slot + kv_width, v + t * kv_width, size_t(kv_width) * sizeof(float));
+    const KvView& cache = b.caches[b.seq_ids[t]];
+    for (int64_t kh = 0; kh < nkv; ++kh) {
+      std::memcpy(cache.at(il, b.positions[t], kh), k + t * kv_width + kh * hd,
+                  size_t(hd) * sizeof(float));
+      std::memcpy(cache.at(il, b.positions[t], nkv + kh), v + t * kv_width + kh * hd,
+                  size_t(hd) * sizeof(float));
+    }
   }
 
   // Work items: (sequence, kv head, block of that sequence's tokens). An item's query rows are
@@ -156,8 +162,8 @@ void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchVie
         std::fill(lens + i * group, lens + (i + 1) * group, b.positions[toks[i]] + 1);
       }
       const KvView& cache = b.caches[b.seq_ids[toks[0]]];
-      attend_rows(qb, hd, m * group, lens, hd, hd, RowSource::in_cache(cache, il, kh * hd),
-                  RowSource::in_cache(cache, il, kv_width + kh * hd), scale, ob, hd,
+      attend_rows(qb, hd, m * group, lens, hd, hd, RowSource::in_cache(cache, il, kh),
+                  RowSource::in_cache(cache, il, nkv + kh), scale, ob, hd,
                   scores_all + thread * attend_scratch_floats(rows));
       for (int64_t i = 0; i < m; ++i)
         std::memcpy(out + (toks[i] * nh + kh * group) * hd, ob + i * group * hd, group_bytes);

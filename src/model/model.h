@@ -23,10 +23,13 @@ class WeightSource;
 
 // What one token leaves in the cache, per layer: llama/qwen2 keep k then v
 // (2 * n_kv_heads * head_dim floats); MLA keeps the normalized latent then the roped shared key
-// (kv_lora_rank + qk_rope_head_dim floats) - that is all absorbed attention needs.
+// (kv_lora_rank + qk_rope_head_dim floats) - that is all absorbed attention needs. A token's
+// floats are n_columns equal columns that attention reads separately (GQA: each kv head's key,
+// then each kv head's value; MLA: one column, the whole row).
 struct KvLayout {
   int64_t n_layers = 0;
   int64_t floats_per_token = 0;
+  int64_t n_columns = 1;
 };
 
 // One sequence's cache memory as a table of pages of 2^page_shift positions: position p of
@@ -34,16 +37,31 @@ struct KvLayout {
 // layer_stride floats apart. The server's pages hold 16 positions of every layer (layer_stride =
 // 16 * floats_per_token) so a prompt's pages can be shared between sequences
 // (runtime/radix_cache.h); a private cache is one page of [n_layers][capacity][floats_per_token]
-// (page_shift beyond any position). Within a page, consecutive positions of a layer are
-// floats_per_token apart. at() is the only way the models reach the cache.
+// (page_shift beyond any position). at() is the only way the models reach the cache.
+//
+// A layer block is column-major by KvLayout column: column c's rows of the block's positions
+// lie together, column_width floats apart ([n_columns][page_positions][column_width]). A GQA
+// head's keys are then one sequential stream per page (8 KiB of a 16-position page at
+// head_dim 128, the whole context in a private cache) instead of 512-byte pieces of 2 KiB
+// token rows, which the hardware prefetchers followed poorly when decode attention streams a
+// long cache from memory.
 struct KvView {
   float* const* pages = nullptr;  // page table
   int64_t page_shift = 0;
   int64_t layer_stride = 0;
-  int64_t floats_per_token = 0;
-  float* at(int64_t layer, int64_t pos) const {
+  int64_t page_positions = 0;  // positions of a layer block (rows per column)
+  int64_t column_width = 0;    // floats_per_token / n_columns
+
+  static KvView over(float* const* pages, int64_t page_shift, int64_t page_positions,
+                     const KvLayout& layout) {
+    return {pages, page_shift, page_positions * layout.floats_per_token, page_positions,
+            layout.floats_per_token / layout.n_columns};
+  }
+  // Column `column` (column_width floats) of position pos in layer `layer`.
+  float* at(int64_t layer, int64_t pos, int64_t column = 0) const {
     const int64_t mask = (int64_t(1) << page_shift) - 1;
-    return pages[pos >> page_shift] + layer * layer_stride + (pos & mask) * floats_per_token;
+    return pages[pos >> page_shift] + layer * layer_stride +
+           (column * page_positions + (pos & mask)) * column_width;
   }
 };
 

@@ -102,28 +102,51 @@ struct PagedCache {
   std::vector<float> memory;
   std::vector<float*> table;
   KvView view;
-  PagedCache(int64_t n_positions, int64_t width, int64_t layers, uint32_t seed) {
+  // width floats per position, as n_columns columns (column-major within a page's layer block).
+  PagedCache(int64_t n_positions, int64_t width, int64_t layers, uint32_t seed,
+             int64_t n_columns = 1) {
     const int64_t n_pages = (n_positions + kPage - 1) / kPage, page = layers * kPage * width;
     memory = random_vec(size_t(n_pages * page), seed);
     for (int64_t i = 0; i < n_pages; ++i) {
       const int64_t at = i < n_pages / 2 ? i : n_pages / 2 + (n_pages - 1 - i);
       table.push_back(memory.data() + at * page);
     }
-    view = KvView{table.data(), kShift, kPage * width, width};
+    view = KvView::over(table.data(), kShift, kPage, KvLayout{layers, width, n_columns});
   }
 };
 
 TEST(Attention, PagedCacheRowsMatchReference) {
   const int64_t n_keys = 150, dk = 24, dv = 24;
-  PagedCache cache(n_keys, 2 * dk, 2, 7);
+  PagedCache cache(n_keys, 2 * dk, 2, 7, 2);  // GQA-like: a key column, then a value column
   const Problem p = make_problem(6, dk, dv, n_keys, 8);
   const RowSource keys = RowSource::in_cache(cache.view, 1, 0);
-  const RowSource values = RowSource::in_cache(cache.view, 1, dk);
+  const RowSource values = RowSource::in_cache(cache.view, 1, 1);
   std::vector<float> out(size_t(p.n_rows * dv));
   std::vector<float> scratch(size_t(attend_scratch_floats(p.n_rows)));
   attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, keys, values, p.scale, out.data(), dv,
               scratch.data());
   expect_matches(p, keys, values, out, dv);
+}
+
+// A page's layer block is column-major: one column's rows of the page's 16 positions lie
+// together, so a GQA head's keys are one sequential run per page.
+TEST(Attention, CacheColumnsAreContiguousWithinAPage) {
+  const int64_t n_positions = 40, width = 24, layers = 2, n_columns = 3, cw = width / n_columns;
+  PagedCache cache(n_positions, width, layers, 3, n_columns);
+  const KvView& v = cache.view;
+  EXPECT_EQ(v.column_width, cw);
+  EXPECT_EQ(v.at(1, 18, 2), cache.table[1] + 1 * 16 * width + (2 * 16 + 2) * cw);
+  const RowSource col = RowSource::in_cache(v, 1, 2);
+  EXPECT_EQ(col.run_length(0, 40), 16);
+  EXPECT_EQ(col.run_length(18, 40), 14);
+  EXPECT_EQ(col.row(5), col.row(4) + cw);
+  // Distinct (layer, position, column) cells never overlap.
+  std::vector<int> hits(cache.memory.size(), 0);
+  for (int64_t l = 0; l < layers; ++l)
+    for (int64_t p = 0; p < n_positions; ++p)
+      for (int64_t c = 0; c < n_columns; ++c)
+        for (int64_t i = 0; i < cw; ++i) ++hits[size_t(v.at(l, p, c) + i - cache.memory.data())];
+  for (int h : hits) ASSERT_LE(h, 1);
 }
 
 // The same keys in pages (runs of 16 rows, some blocks split across pages) and in one dense

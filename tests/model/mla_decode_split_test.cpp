@@ -35,7 +35,7 @@ struct Cache {
   Cache(const KvLayout& l, int64_t capacity)
       : memory(size_t(l.n_layers * capacity * l.floats_per_token)) {
     page = memory.data();
-    view = KvView{&page, 40, capacity * l.floats_per_token, l.floats_per_token};
+    view = KvView::over(&page, 40, capacity, l);
   }
   Cache(const Cache& o) : memory(o.memory), page(memory.data()), view(o.view) {
     view.pages = &page;
