@@ -20,6 +20,7 @@ namespace whale {
 namespace HWY_NAMESPACE {
 
 struct F32Load {
+  static constexpr int64_t kBytes = 4;  // bytes per element
   static HWY_INLINE hwy::HWY_NAMESPACE::Vec<hwy::HWY_NAMESPACE::ScalableTag<float>> load(
       const uint8_t* p, int64_t i) {
     namespace hn = hwy::HWY_NAMESPACE;
@@ -36,6 +37,7 @@ struct F32Load {
 // conversion of fp16.h): the two formats differ only in these.
 template <class Half, float (*to_f32)(uint16_t)>
 struct HalfLoad {
+  static constexpr int64_t kBytes = 2;
   static HWY_INLINE hwy::HWY_NAMESPACE::Vec<hwy::HWY_NAMESPACE::ScalableTag<float>> load(
       const uint8_t* p, int64_t i) {
     namespace hn = hwy::HWY_NAMESPACE;

@@ -13,6 +13,7 @@
 // clang-format off
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
+#include "kernels/float_loads-inl.h"
 #include "kernels/lane_reductions-inl.h"
 // clang-format on
 
@@ -37,9 +38,11 @@ HWY_INLINE float sum_lanes(VF v) {
 }
 
 // The K tail (fewer than one vector) of one dot product, in scalar code.
-HWY_INLINE float dot_tail(const float* a, const float* b, int64_t k0, int64_t K) {
+// b is a row of W's elements (F32Load: f32, F16Load: an f16 KV cache).
+template <class W>
+HWY_INLINE float dot_tail(const float* a, const uint8_t* b, int64_t k0, int64_t K) {
   float s = 0.0f;
-  for (int64_t k = k0; k < K; ++k) s += a[k] * b[k];
+  for (int64_t k = k0; k < K; ++k) s += a[k] * W::at(b, k);
   return s;
 }
 
@@ -59,9 +62,10 @@ constexpr int kRowTile = HWY_MAX_BYTES >= 64 ? 6 : 4;
 #if !HWY_HAVE_SCALABLE
 // Rows a[0..MR) times keys b0..b3 (both along K): c[i][j] for the MR x 4 tile. Every element is
 // one multiply-add chain along K, reduced by sums4, like dot_1x1 below.
-template <int MR, bool kPrefetch>
-HWY_INLINE void abt_tile(int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb,
+template <class W, int MR, bool kPrefetch>
+HWY_INLINE void abt_tile(int64_t K, const float* a, int64_t lda, const uint8_t* b, int64_t ldb,
                          float* c, int64_t ldc, float alpha) {
+  const int64_t row = ldb * W::kBytes;  // bytes between keys
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
   VF acc[MR][4];
@@ -69,11 +73,11 @@ HWY_INLINE void abt_tile(int64_t K, const float* a, int64_t lda, const float* b,
   for (int i = 0; i < MR * 4; ++i) acc[i / 4][i % 4] = hn::Zero(d);
   int64_t k = 0;
   for (; k + L <= K; k += L) {
-    const VF v0 = hn::LoadU(d, b + k), v1 = hn::LoadU(d, b + ldb + k);
-    const VF v2 = hn::LoadU(d, b + 2 * ldb + k), v3 = hn::LoadU(d, b + 3 * ldb + k);
+    const VF v0 = W::load(b, k), v1 = W::load(b + row, k);
+    const VF v2 = W::load(b + 2 * row, k), v3 = W::load(b + 3 * row, k);
     if constexpr (kPrefetch) {
-      const float* ahead = b + kPrefetchKeys * ldb + k;
-      for (int r = 0; r < 4; ++r) __builtin_prefetch(ahead + r * ldb, 0, 3);
+      const uint8_t* ahead = b + kPrefetchKeys * row + k * W::kBytes;
+      for (int r = 0; r < 4; ++r) __builtin_prefetch(ahead + r * row, 0, 3);
     }
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
@@ -87,7 +91,7 @@ HWY_INLINE void abt_tile(int64_t K, const float* a, int64_t lda, const float* b,
     float sums[4];
     sums4(acc[i][0], acc[i][1], acc[i][2], acc[i][3], sums);
     for (int j = 0; j < 4; ++j)
-      c[i * ldc + j] = alpha * (sums[j] + dot_tail(a + i * lda, b + j * ldb, k, K));
+      c[i * ldc + j] = alpha * (sums[j] + dot_tail<W>(a + i * lda, b + j * row, k, K));
   }
 }
 #endif
@@ -95,32 +99,35 @@ HWY_INLINE void abt_tile(int64_t K, const float* a, int64_t lda, const float* b,
 // One row times one key, computed exactly like one element of abt_tile (one accumulator, the
 // same reduction), so an element's value does not depend on whether it fell in a tile or in a
 // row/key tail: splitting the keys into several products (cache pages) changes no bit.
-HWY_INLINE float dot_1x1(int64_t K, const float* a, const float* b) {
+template <class W>
+HWY_INLINE float dot_1x1(int64_t K, const float* a, const uint8_t* b) {
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
   VF s = hn::Zero(d);
   int64_t k = 0;
-  for (; k + L <= K; k += L) s = hn::MulAdd(hn::LoadU(d, a + k), hn::LoadU(d, b + k), s);
+  for (; k + L <= K; k += L) s = hn::MulAdd(hn::LoadU(d, a + k), W::load(b, k), s);
   float sums[4];
   sums4(s, s, s, s, sums);
-  return sums[0] + dot_tail(a, b, k, K);
+  return sums[0] + dot_tail<W>(a, b, k, K);
 }
 
 // Rows [0, MR) of a against all N keys: tiles of 4 keys, then the key tail one by one.
-template <int MR>
+template <class W, int MR>
 HWY_INLINE void abt_rows(bool first_pass, int64_t N, int64_t K, const float* a, int64_t lda,
-                         const float* b, int64_t ldb, float* c, int64_t ldc, float alpha) {
+                         const uint8_t* b, int64_t ldb, float* c, int64_t ldc, float alpha) {
+  const int64_t row = ldb * W::kBytes;
   int64_t n = 0;
 #if !HWY_HAVE_SCALABLE
   for (; n + 4 <= N; n += 4) {
     if (first_pass && n + 4 + kPrefetchKeys <= N)
-      abt_tile<MR, true>(K, a, lda, b + n * ldb, ldb, c + n, ldc, alpha);
+      abt_tile<W, MR, true>(K, a, lda, b + n * row, ldb, c + n, ldc, alpha);
     else
-      abt_tile<MR, false>(K, a, lda, b + n * ldb, ldb, c + n, ldc, alpha);
+      abt_tile<W, MR, false>(K, a, lda, b + n * row, ldb, c + n, ldc, alpha);
   }
 #endif
   for (int i = 0; i < MR; ++i)
-    for (int64_t j = n; j < N; ++j) c[i * ldc + j] = alpha * dot_1x1(K, a + i * lda, b + j * ldb);
+    for (int64_t j = n; j < N; ++j)
+      c[i * ldc + j] = alpha * dot_1x1<W>(K, a + i * lda, b + j * row);
 }
 
 // Calls f.template operator()<MR>() for the row count MR = n (1 <= n <= kRowTile).
@@ -144,22 +151,33 @@ HWY_INLINE void with_row_count(int64_t n, F&& f) {
   }
 }
 
-void GemmAbt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
-             int64_t ldb, float* c, int64_t ldc, float alpha) {
+template <class W>
+void gemm_abt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint8_t* b,
+              int64_t ldb, float* c, int64_t ldc, float alpha) {
   for (int64_t m = 0; m < M;) {
     const int64_t mr = std::min<int64_t>(kRowTile, M - m);
     with_row_count(mr, [&]<int MR>() {
-      abt_rows<MR>(m == 0, N, K, a + m * lda, lda, b, ldb, c + m * ldc, ldc, alpha);
+      abt_rows<W, MR>(m == 0, N, K, a + m * lda, lda, b, ldb, c + m * ldc, ldc, alpha);
     });
     m += mr;
   }
 }
 
+void GemmAbt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
+             int64_t ldb, float* c, int64_t ldc, float alpha) {
+  gemm_abt<F32Load>(M, N, K, a, lda, reinterpret_cast<const uint8_t*>(b), ldb, c, ldc, alpha);
+}
+
+void GemmAbtF16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* b,
+                int64_t ldb, float* c, int64_t ldc, float alpha) {
+  gemm_abt<F16Load>(M, N, K, a, lda, reinterpret_cast<const uint8_t*>(b), ldb, c, ldc, alpha);
+}
+
 #if !HWY_HAVE_SCALABLE
 // c rows [0, MR), columns [0, 2L) += a (MR rows) x b (K rows of the same columns). Each element
 // is one multiply-add chain along k, like ab_1x1v.
-template <int MR>
-HWY_INLINE void ab_tile(int64_t K, const float* a, int64_t lda, const float* b, int64_t ldb,
+template <class W, int MR>
+HWY_INLINE void ab_tile(int64_t K, const float* a, int64_t lda, const uint8_t* b, int64_t ldb,
                         float* c, int64_t ldc) {
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
@@ -168,8 +186,8 @@ HWY_INLINE void ab_tile(int64_t K, const float* a, int64_t lda, const float* b, 
   for (int i = 0; i < MR; ++i)
     acc[i][0] = hn::LoadU(d, c + i * ldc), acc[i][1] = hn::LoadU(d, c + i * ldc + L);
   for (int64_t k = 0; k < K; ++k) {
-    const float* bk = b + k * ldb;
-    const VF v0 = hn::LoadU(d, bk), v1 = hn::LoadU(d, bk + L);
+    const uint8_t* bk = b + k * ldb * W::kBytes;
+    const VF v0 = W::load(bk, 0), v1 = W::load(bk, L);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
       const VF u = hn::Set(d, a[i * lda + k]);
@@ -183,43 +201,55 @@ HWY_INLINE void ab_tile(int64_t K, const float* a, int64_t lda, const float* b, 
 #endif
 
 // One row of c, columns [n, n + L) += a (one row) x b.
-HWY_INLINE void ab_1x1v(int64_t K, const float* a, const float* b, int64_t ldb, float* c) {
+template <class W>
+HWY_INLINE void ab_1x1v(int64_t K, const float* a, const uint8_t* b, int64_t ldb, float* c) {
   const DF d;
   VF acc = hn::LoadU(d, c);
   for (int64_t k = 0; k < K; ++k)
-    acc = hn::MulAdd(hn::Set(d, a[k]), hn::LoadU(d, b + k * ldb), acc);
+    acc = hn::MulAdd(hn::Set(d, a[k]), W::load(b + k * ldb * W::kBytes, 0), acc);
   hn::StoreU(acc, d, c);
 }
 
 // Rows [0, MR) of c += a x b: tiles of 2 vectors of columns, then single vectors, then scalars.
-template <int MR>
-HWY_INLINE void ab_rows(int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
+template <class W, int MR>
+HWY_INLINE void ab_rows(int64_t N, int64_t K, const float* a, int64_t lda, const uint8_t* b,
                         int64_t ldb, float* c, int64_t ldc) {
   const DF d;
   const int64_t L = int64_t(hn::Lanes(d));
   int64_t n = 0;
 #if !HWY_HAVE_SCALABLE
-  for (; n + 2 * L <= N; n += 2 * L) ab_tile<MR>(K, a, lda, b + n, ldb, c + n, ldc);
+  for (; n + 2 * L <= N; n += 2 * L) ab_tile<W, MR>(K, a, lda, b + n * W::kBytes, ldb, c + n, ldc);
 #endif
   for (int i = 0; i < MR; ++i) {
     int64_t j = n;
-    for (; j + L <= N; j += L) ab_1x1v(K, a + i * lda, b + j, ldb, c + i * ldc + j);
+    for (; j + L <= N; j += L) ab_1x1v<W>(K, a + i * lda, b + j * W::kBytes, ldb, c + i * ldc + j);
     for (; j < N; ++j) {
       float s = c[i * ldc + j];
-      for (int64_t k = 0; k < K; ++k) s += a[i * lda + k] * b[k * ldb + j];
+      for (int64_t k = 0; k < K; ++k) s += a[i * lda + k] * W::at(b, k * ldb + j);
       c[i * ldc + j] = s;
     }
   }
 }
 
-void GemmAbAcc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
-               int64_t ldb, float* c, int64_t ldc) {
+template <class W>
+void gemm_ab_acc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint8_t* b,
+                 int64_t ldb, float* c, int64_t ldc) {
   for (int64_t m = 0; m < M;) {
     const int64_t mr = std::min<int64_t>(kRowTile, M - m);
     with_row_count(
-        mr, [&]<int MR>() { ab_rows<MR>(N, K, a + m * lda, lda, b, ldb, c + m * ldc, ldc); });
+        mr, [&]<int MR>() { ab_rows<W, MR>(N, K, a + m * lda, lda, b, ldb, c + m * ldc, ldc); });
     m += mr;
   }
+}
+
+void GemmAbAcc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
+               int64_t ldb, float* c, int64_t ldc) {
+  gemm_ab_acc<F32Load>(M, N, K, a, lda, reinterpret_cast<const uint8_t*>(b), ldb, c, ldc);
+}
+
+void GemmAbAccF16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* b,
+                  int64_t ldb, float* c, int64_t ldc) {
+  gemm_ab_acc<F16Load>(M, N, K, a, lda, reinterpret_cast<const uint8_t*>(b), ldb, c, ldc);
 }
 
 float OnlineSoftmaxBlock(float* s, int64_t n, int64_t n_pad, float* max, float* sum) {
@@ -281,6 +311,24 @@ void WidenHalf(const void* src, bool bf16, float* dst, int64_t n) {
   }
 }
 
+// f32 -> f16, rounding to nearest even; magnitudes beyond f16's range saturate at +-65504
+// rather than becoming infinities (a key of inf would turn every score into NaN). Vectors only
+// where the conversion is an instruction (F16C: AVX2 and up, which rounds to nearest even);
+// Highway's emulation on older targets rounds differently, so they take the scalar loop.
+void NarrowF16(const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+  const DF d;
+  const int64_t L = int64_t(hn::Lanes(d));
+  const hn::Rebind<hwy::float16_t, DF> dh;
+  const VF hi = hn::Set(d, 65504.0f), lo = hn::Set(d, -65504.0f);
+  auto* out = reinterpret_cast<hwy::float16_t*>(dst);
+  for (; i + L <= n; i += L)
+    hn::StoreU(hn::DemoteTo(dh, hn::Min(hn::Max(hn::LoadU(d, src + i), lo), hi)), dh, out + i);
+#endif
+  for (; i < n; ++i) dst[i] = f32_to_f16(std::clamp(src[i], -65504.0f, 65504.0f));
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace whale
 HWY_AFTER_NAMESPACE();
@@ -290,6 +338,9 @@ namespace whale {
 
 HWY_EXPORT(GemmAbt);
 HWY_EXPORT(GemmAbAcc);
+HWY_EXPORT(GemmAbtF16);
+HWY_EXPORT(GemmAbAccF16);
+HWY_EXPORT(NarrowF16);
 HWY_EXPORT(WidenHalf);
 HWY_EXPORT(OnlineSoftmaxBlock);
 HWY_EXPORT(ScaleF32);
@@ -337,6 +388,26 @@ void gemm_f32_abt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, 
 void gemm_f32_ab_acc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
                      int64_t ldb, float* c, int64_t ldc) {
   if (M > 0 && N > 0 && K > 0) HWY_DYNAMIC_DISPATCH(GemmAbAcc)(M, N, K, a, lda, b, ldb, c, ldc);
+}
+
+void gemm_f32_abt_f16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+                      const uint16_t* b, int64_t ldb, float* c, int64_t ldc, float alpha) {
+  if (M > 0 && N > 0) HWY_DYNAMIC_DISPATCH(GemmAbtF16)(M, N, K, a, lda, b, ldb, c, ldc, alpha);
+}
+
+void gemm_f32_ab_acc_f16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+                         const uint16_t* b, int64_t ldb, float* c, int64_t ldc) {
+  if (M > 0 && N > 0 && K > 0) HWY_DYNAMIC_DISPATCH(GemmAbAccF16)(M, N, K, a, lda, b, ldb, c, ldc);
+}
+
+void narrow_f32_to_f16(const float* src, uint16_t* dst, int64_t n) {
+  HWY_DYNAMIC_DISPATCH(NarrowF16)(src, dst, n);
+}
+
+void prefetch_bytes(const void* p, int64_t bytes) {
+  const char* x = static_cast<const char*>(p);
+  for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch(x + i, 0, 2);  // 2: into L2
+  if (bytes > 0) __builtin_prefetch(x + bytes - 1, 0, 2);
 }
 
 void gemm_f32_abt_reference(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,

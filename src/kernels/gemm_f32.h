@@ -25,6 +25,17 @@ void gemm_f32_ab_acc(int64_t M, int64_t N, int64_t K, const float* a, int64_t ld
 void gemm_f32_ab_acc_reference(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
                                const float* b, int64_t ldb, float* c, int64_t ldc);
 
+// The same two products with b in f16 (an f16 KV cache), each element widened on load. An
+// element's value does not depend on the tile it falls in, as for the f32 forms.
+void gemm_f32_abt_f16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+                      const uint16_t* b, int64_t ldb, float* c, int64_t ldc, float alpha);
+void gemm_f32_ab_acc_f16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+                         const uint16_t* b, int64_t ldb, float* c, int64_t ldc);
+
+// dst[i] = src[i] as f16 (round to nearest even), magnitudes past f16's range saturating at
+// +-65504: what an f16 KV cache stores.
+void narrow_f32_to_f16(const float* src, uint16_t* dst, int64_t n);
+
 // One step of an online (streaming) softmax over a row's keys taken a block at a time, so the
 // value product can consume each block while its key rows are still in cache. The row's state
 // is its running maximum *max (-inf before any key) and the running sum *sum of
@@ -40,6 +51,7 @@ float online_softmax_block_reference(float* s, int64_t n, int64_t n_pad, float* 
 // streams a long cache from memory: the next key block is requested while the current one is
 // being multiplied, which the hardware prefetchers did not do for rows read in 4-row tiles.
 void prefetch_f32(const float* x, int64_t n);
+void prefetch_bytes(const void* p, int64_t bytes);
 
 // x[i] *= f for i < n.
 void scale_f32(float* x, int64_t n, float f);

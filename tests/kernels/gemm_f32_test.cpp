@@ -25,8 +25,10 @@ using test::random_vec;
 struct Shape {
   int64_t M, N, K;
 };
-const Shape kShapes[] = {{1, 1, 1},     {4, 4, 16},   {4, 4, 64},   {5, 7, 33}, {16, 37, 576},
-                         {3, 130, 128}, {17, 9, 192}, {8, 64, 512}, {2, 3, 15}};
+// Row counts cover the 6-row tiles of AVX-512 and every leftover (GQA groups of 5, 6, 7).
+const Shape kShapes[] = {{1, 1, 1},     {4, 4, 16},   {4, 4, 64},   {5, 7, 33},  {16, 37, 576},
+                         {3, 130, 128}, {17, 9, 192}, {8, 64, 512}, {2, 3, 15},  {6, 64, 128},
+                         {7, 33, 128},  {13, 20, 64}, {12, 5, 40},  {11, 66, 96}};
 
 TEST(GemmF32, AbtMatchesReferenceOnStridedOperands) {
   for_each_simd_target([] {
@@ -163,6 +165,98 @@ TEST(GemmF32, AbtElementsDoNotDependOnHowTheKeysAreSplit) {
       gemm_f32_abt(M, cuts[c + 1] - cuts[c], K, a.data(), K, b.data() + cuts[c] * K, K,
                    split.data() + cuts[c], N, 0.5f);
     for (size_t i = 0; i < whole.size(); ++i) ASSERT_EQ(split[i], whole[i]) << i;
+  });
+}
+
+// b as an f16 KV cache stores it (narrow_f32_to_f16), widened for the references.
+struct HalfMatrix {
+  std::vector<uint16_t> half;
+  std::vector<float> wide;
+  explicit HalfMatrix(const std::vector<float>& x) : half(x.size()), wide(x.size()) {
+    narrow_f32_to_f16(x.data(), half.data(), int64_t(x.size()));
+    for (size_t i = 0; i < x.size(); ++i) wide[i] = f16_to_f32(half[i]);
+  }
+};
+
+TEST(GemmF32, F16KeysAndValuesMatchTheReferenceOfTheirValues) {
+  for_each_simd_target([] {
+    for (const Shape& s : kShapes) {
+      SCOPED_TRACE(testing::Message() << "M=" << s.M << " N=" << s.N << " K=" << s.K);
+      {
+        const int64_t lda = s.K + 3, ldb = s.K + 11, ldc = s.N + 2;
+        const auto a = random_vec(size_t(s.M * lda), 31);
+        const HalfMatrix b(random_vec(size_t(s.N * ldb), 32));
+        std::vector<float> got(size_t(s.M * ldc), -7.0f), want(got);
+        gemm_f32_abt_f16(s.M, s.N, s.K, a.data(), lda, b.half.data(), ldb, got.data(), ldc, 0.5f);
+        gemm_f32_abt_reference(s.M, s.N, s.K, a.data(), lda, b.wide.data(), ldb, want.data(), ldc,
+                               0.5f);
+        for (int64_t m = 0; m < s.M; ++m)
+          for (int64_t n = 0; n < ldc; ++n) {
+            if (n >= s.N) {
+              ASSERT_EQ(got[m * ldc + n], -7.0f);
+              continue;
+            }
+            double mag = 0.0;
+            for (int64_t k = 0; k < s.K; ++k)
+              mag += std::fabs(double(a[m * lda + k]) * b.wide[n * ldb + k]);
+            ASSERT_NEAR(got[m * ldc + n], want[m * ldc + n],
+                        1.2e-7 * double(s.K) * mag * 0.5 + 1e-7 * std::fabs(want[m * ldc + n]));
+          }
+      }
+      {
+        const int64_t lda = s.K + 1, ldb = s.N + 5, ldc = s.N + 3;
+        const auto a = random_vec(size_t(s.M * lda), 33);
+        const HalfMatrix b(random_vec(size_t(s.K * ldb), 34));
+        const auto c0 = random_vec(size_t(s.M * ldc), 35);
+        std::vector<float> got(c0), want(c0);
+        gemm_f32_ab_acc_f16(s.M, s.N, s.K, a.data(), lda, b.half.data(), ldb, got.data(), ldc);
+        gemm_f32_ab_acc_reference(s.M, s.N, s.K, a.data(), lda, b.wide.data(), ldb, want.data(),
+                                  ldc);
+        for (int64_t m = 0; m < s.M; ++m)
+          for (int64_t n = 0; n < ldc; ++n) {
+            if (n >= s.N) {
+              ASSERT_EQ(got[m * ldc + n], c0[m * ldc + n]);
+              continue;
+            }
+            double mag = std::fabs(c0[m * ldc + n]);
+            for (int64_t k = 0; k < s.K; ++k)
+              mag += std::fabs(double(a[m * lda + k]) * b.wide[k * ldb + n]);
+            ASSERT_NEAR(got[m * ldc + n], want[m * ldc + n], 1.2e-7 * double(s.K + 1) * mag);
+          }
+      }
+    }
+  });
+}
+
+// As for f32 keys: a paged f16 cache (keys in several runs) scores bitwise like one run.
+TEST(GemmF32, F16AbtElementsDoNotDependOnHowTheKeysAreSplit) {
+  for_each_simd_target([] {
+    const int64_t M = 7, N = 37, K = 83;
+    const auto a = random_vec(size_t(M * K), 41);
+    const HalfMatrix b(random_vec(size_t(N * K), 42));
+    std::vector<float> whole(size_t(M * N)), split(whole.size());
+    gemm_f32_abt_f16(M, N, K, a.data(), K, b.half.data(), K, whole.data(), N, 0.5f);
+    const int64_t cuts[] = {0, 5, 6, 16, 30, 37};
+    for (int c = 0; c + 1 < 6; ++c)
+      gemm_f32_abt_f16(M, cuts[c + 1] - cuts[c], K, a.data(), K, b.half.data() + cuts[c] * K, K,
+                       split.data() + cuts[c], N, 0.5f);
+    for (size_t i = 0; i < whole.size(); ++i) ASSERT_EQ(split[i], whole[i]) << i;
+  });
+}
+
+TEST(GemmF32, NarrowToF16RoundsToNearestAndSaturates) {
+  for_each_simd_target([] {
+    std::vector<float> x = random_vec(77, 51);
+    x[3] = 1e6f, x[40] = -1e9f, x[76] = 70000.0f, x[5] = 65504.0f, x[6] = 1.0f + 1.0f / 4096;
+    std::vector<uint16_t> h(x.size());
+    narrow_f32_to_f16(x.data(), h.data(), int64_t(x.size()));
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float clamped = std::fmin(std::fmax(x[i], -65504.0f), 65504.0f);
+      ASSERT_EQ(h[i], f32_to_f16(clamped)) << i;
+    }
+    EXPECT_EQ(f16_to_f32(h[3]), 65504.0f);
+    EXPECT_EQ(f16_to_f32(h[40]), -65504.0f);
+    EXPECT_EQ(f16_to_f32(h[6]), 1.0f);  // a tie rounds to even
   });
 }
 
