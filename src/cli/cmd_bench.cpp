@@ -139,7 +139,8 @@ int membw(const Args& a, int64_t threads) {
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& argv) {
-  auto args = parse_args(argv, {"--model", "-p", "-n", "-t", "-r", "-b"}, {"--json", "--membw"});
+  auto args = parse_args(argv, {"--model", "-p", "-n", "-t", "-r", "-b", "--kv-type"},
+                         {"--json", "--membw"});
   if (!args.ok()) return fail(args.error());
   const Args& a = args.value();
   auto model = a.get("--model");
@@ -163,7 +164,13 @@ int cmd_bench(const std::vector<std::string>& argv) {
   if (a.has("--membw")) return membw(a, threads);
   if (!model) return fail(make_error("bench: --model M is required"));
 
-  auto engine_r = Engine::load(*model, int(threads));
+  KvType kv_type = KvType::kF32;
+  if (auto v = a.get("--kv-type")) {
+    auto r = parse_kv_type(*v);
+    if (!r) return fail(r.error());
+    kv_type = *r;
+  }
+  auto engine_r = Engine::load(*model, int(threads), kv_type);
   if (!engine_r) return fail(engine_r.error());
   const Engine& engine = *engine_r.value();
   const ModelConfig& c = engine.config();

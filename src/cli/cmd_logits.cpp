@@ -13,6 +13,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/numeric_args.h"
 #include "runtime/session.h"
 
 namespace whale::cli {
@@ -58,8 +59,8 @@ Status write_f32(const std::string& path, const std::vector<float>& v) {
 }  // namespace
 
 int cmd_logits(const std::vector<std::string>& argv) {
-  auto args =
-      parse_args(argv, {"--model", "--tokens", "--out", "--mla", "--context"}, {"--decode"});
+  auto args = parse_args(argv, {"--model", "--tokens", "--out", "--mla", "--context", "--kv-type"},
+                         {"--decode"});
   if (!args.ok()) return fail(args.error());
   const Args& a = args.value();
   auto model = a.get("--model"), tokens_arg = a.get("--tokens"), out = a.get("--out");
@@ -86,14 +87,20 @@ int cmd_logits(const std::vector<std::string>& argv) {
     context = v.value();
   }
 
-  auto engine = Engine::load(*model);
+  KvType kv_type = KvType::kF32;
+  if (auto v = a.get("--kv-type")) {
+    auto r = parse_kv_type(*v);
+    if (!r) return fail(r.error());
+    kv_type = *r;
+  }
+  auto engine = Engine::load(*model, 0, kv_type);
   if (!engine) return fail(engine.error());
   auto session = Session::create(engine.value(), context);
   if (!session) return fail(session.error());
   Session& s = *session.value();
   const KvLayout kv = engine.value()->kv_layout();
   std::fprintf(stderr, "whale: KV cache: %lld tokens x %lld layers x %lld floats = %.2f MiB\n",
-               (long long)context, (long long)kv.n_layers, (long long)kv.floats_per_token,
+               (long long)context, (long long)kv.n_layers, (long long)kv.values_per_token,
                double(s.kv_bytes()) / 1048576.0);
 
   const size_t vocab = size_t(engine.value()->vocab_size());

@@ -75,7 +75,13 @@ int run(const Args& a) {
     return fail(make_error("%s is %zu tokens; perplexity needs at least one window of --ctx %lld",
                            file->c_str(), tokens.size(), (long long)ctx));
 
-  auto engine = Engine::load(*model, int(threads));
+  KvType kv_type = KvType::kF32;
+  if (auto v = a.get("--kv-type")) {
+    auto r = parse_kv_type(*v);
+    if (!r) return fail(r.error());
+    kv_type = *r;
+  }
+  auto engine = Engine::load(*model, int(threads), kv_type);
   if (!engine) return fail(engine.error());
   const Engine& e = *engine.value();
   for (int32_t t : tokens)
@@ -131,7 +137,8 @@ int run(const Args& a) {
 }  // namespace
 
 int cmd_perplexity(const std::vector<std::string>& argv) {
-  auto args = parse_args(argv, {"--model", "--file", "--ctx", "--batch", "--threads"}, {});
+  auto args =
+      parse_args(argv, {"--model", "--file", "--ctx", "--batch", "--threads", "--kv-type"}, {});
   if (!args.ok()) return fail(args.error());
   try {
     return run(*args);

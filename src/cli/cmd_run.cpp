@@ -1,5 +1,6 @@
 // whale run --model M [-p TEXT] [--raw] [--temp T] [--top-k K] [--top-p P] [--min-p P]
 //           [--repeat-penalty R] [--seed S] [--max-tokens N] [--ctx N] [--stop S] [--threads N]
+//           [--kv-type f32|f16]
 //           [--verbose]
 //
 // With -p: one answer to TEXT, streamed to stdout. Without -p: a chat on stdin, one user turn
@@ -51,6 +52,7 @@ struct RunOptions {
   int64_t context = 4096;   // capped by the model's max_position_embeddings
   int64_t max_tokens = -1;  // -1: until end of sequence or a full context
   int64_t threads = 0;      // 0: one per CPU
+  KvType kv_type = KvType::kF32;
   std::vector<std::string> stops;
   SamplingParams sampling;
 };
@@ -111,6 +113,11 @@ Result<RunOptions> parse_run_options(const Args& a) {
   WHALE_TRY(get_int("--max-tokens", 0, INT64_MAX, o.max_tokens));
   WHALE_TRY(get_int("--ctx", 2, INT32_MAX, o.context));
   WHALE_TRY(get_int("--threads", 1, 4096, o.threads));
+  if (auto v = a.get("--kv-type")) {
+    auto r = parse_kv_type(*v);
+    if (!r) return r.error();
+    o.kv_type = *r;
+  }
   if (auto v = a.get("--stop")) {
     if (v->empty()) return make_error("--stop: the stop string is empty");
     o.stops.push_back(*v);
@@ -326,7 +333,7 @@ int run(const Args& args) {
       return fail(make_error("%s has no chat template (use --raw for plain completion)",
                              opts.model.c_str()));
   }
-  auto engine = Engine::load(opts.model, int(opts.threads));
+  auto engine = Engine::load(opts.model, int(opts.threads), opts.kv_type);
   if (!engine) return fail(engine.error());
   const Engine& e = *engine.value();
 
@@ -386,11 +393,11 @@ int run(const Args& args) {
 }  // namespace
 
 int cmd_run(const std::vector<std::string>& argv) {
-  auto args =
-      parse_args(argv,
-                 {"--model", "-p", "--prompt", "--temp", "--top-k", "--top-p", "--min-p",
-                  "--repeat-penalty", "--seed", "--max-tokens", "--ctx", "--stop", "--threads"},
-                 {"--raw", "--verbose"});
+  auto args = parse_args(
+      argv,
+      {"--model", "-p", "--prompt", "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
+       "--seed", "--max-tokens", "--ctx", "--stop", "--threads", "--kv-type"},
+      {"--raw", "--verbose"});
   if (!args.ok()) return fail(args.error());
   try {
     return run(*args);

@@ -1,7 +1,11 @@
 // whale serve [--model M] [--host 127.0.0.1] [--port 8080] [--ctx N] [--kv-memory MIB]
 //             [--max-batch N] [--max-queue N] [--max-wait S] [--prefill-chunk N] [--auth]
 //             [--db PATH] [--threads N] [--keepalive S] [--max-body MIB] [--read-timeout S]
-//             [--request-timeout S] [--kv-idle S]
+//             [--request-timeout S] [--kv-idle S] [--kv-type f32|f16]
+//
+// --kv-type f16 stores keys and values as f16: half the KV memory (twice the sequences or
+// context in the same --kv-memory) and half the bytes decode attention reads, at the cost of
+// rounding them to 11 significant bits (llama.cpp's default cache). f32 (the default) is exact.
 //
 // --kv-memory bounds the KV memory: pages of 16 tokens shared by all sequences, allocated as
 // they grow (a request reserves prompt + max_tokens, or --ctx without max_tokens). Full pages
@@ -99,7 +103,13 @@ int serve(const Args& a) {
   if (!tokenizer) return fail(tokenizer.error());
   auto chat = load_chat_template_config(model);
   if (!chat) return fail(chat.error());
-  auto engine = Engine::load(model);
+  KvType kv_type = KvType::kF32;
+  if (auto v = a.get("--kv-type")) {
+    auto r = parse_kv_type(*v);
+    if (!r) return fail(r.error());
+    kv_type = *r;
+  }
+  auto engine = Engine::load(model, 0, kv_type);
   if (!engine) return fail(engine.error());
   const int64_t model_ctx = engine.value()->config().max_position_embeddings;
   if (!a.get("--ctx") && model_ctx > 0) ctx = std::min(ctx, model_ctx);
@@ -171,12 +181,12 @@ int serve(const Args& a) {
 }  // namespace
 
 int cmd_serve(const std::vector<std::string>& argv) {
-  auto args =
-      parse_args(argv,
-                 {"--model", "--host", "--port", "--ctx", "--kv-memory", "--max-batch",
-                  "--max-queue", "--max-wait", "--prefill-chunk", "--db", "--threads",
-                  "--keepalive", "--max-body", "--read-timeout", "--request-timeout", "--kv-idle"},
-                 {"--auth"});
+  auto args = parse_args(
+      argv,
+      {"--model", "--host", "--port", "--ctx", "--kv-memory", "--max-batch", "--max-queue",
+       "--max-wait", "--prefill-chunk", "--db", "--threads", "--keepalive", "--max-body",
+       "--read-timeout", "--request-timeout", "--kv-idle", "--kv-type"},
+      {"--auth"});
   if (!args.ok()) return fail(args.error());
   try {
     return serve(*args);

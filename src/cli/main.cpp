@@ -22,23 +22,29 @@ const std::vector<Command>& all_commands() {
        "whale convert HF_DIR OUT.gguf --type T   (f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m)"},
       {"quantize", cmd_quantize, "whale quantize IN.gguf OUT.gguf T"},
       {"logits", cmd_logits,
-       "whale logits --model M --tokens 1,2,3 --out F.f32 [--decode] [--mla absorbed|expanded]"},
+       "whale logits --model M --tokens 1,2,3 --out F.f32 [--decode] [--mla absorbed|expanded] "
+       "[--kv-type f32|f16]"},
       {"run", cmd_run,
        "whale run --model M [-p TEXT] [--raw] [--temp T] [--top-k K] [--top-p P] [--min-p P] "
        "[--repeat-penalty R] [--seed S] [--max-tokens N] [--ctx N] [--stop S] [--threads N] "
-       "[--verbose]   "
+       "[--kv-type f32|f16] [--verbose]   "
        "chat (stdin without -p) or completion"},
       {"perplexity", cmd_perplexity,
-       "whale perplexity --model M --file F [--ctx N] [--batch N] [--threads N]   llama.cpp-style "
+       "whale perplexity --model M --file F [--ctx N] [--batch N] [--threads N] [--kv-type "
+       "f32|f16]   "
+       "llama.cpp-style "
        "perplexity"},
       {"serve", cmd_serve,
        "whale serve [--model M] [--host H] [--port P] [--ctx N] [--kv-memory MIB] [--max-batch N] "
-       "[--max-queue N] [--max-wait S] [--auth] [--db PATH]   OpenAI/DeepSeek-compatible API"},
+       "[--max-queue N] [--max-wait S] [--kv-type f32|f16] [--auth] [--db PATH]   "
+       "OpenAI/DeepSeek-compatible API"},
       {"keys", cmd_keys,
        "whale keys create [--name N] [--rpm R] [--tpm T] | list | revoke ID   [--db PATH]   "
        "API keys for whale serve"},
       {"bench", cmd_bench,
-       "whale bench --model M [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--json]   "
+       "whale bench --model M [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--kv-type "
+       "f32|f16] "
+       "[--json]   "
        "prompt and "
        "generation speed (tok/s, GB/s, GFLOP/s)"},
   };

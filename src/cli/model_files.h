@@ -9,7 +9,7 @@
 namespace whale {
 class GgufFile;
 struct ChatTemplateConfig;
-}
+}  // namespace whale
 
 namespace whale::cli {
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "model/model.h"
 #include "platform/result.h"
 
 namespace whale::cli {
@@ -14,5 +15,7 @@ Result<int64_t> parse_int(const std::string& option, const std::string& text, in
                           int64_t max);
 // A finite decimal number (ranges are the caller's: e.g. validate_sampling_params).
 Result<float> parse_float(const std::string& option, const std::string& text);
+// --kv-type: "f32" (the default: exact) or "f16" (half the KV memory).
+Result<KvType> parse_kv_type(const std::string& text);
 
 }  // namespace whale::cli

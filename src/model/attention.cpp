@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "kernels/gemm_f32.h"
@@ -11,11 +12,45 @@ namespace whale {
 
 int64_t RowSource::run_length(int64_t j, int64_t max) const {
   if (!cache) return max;
-  const float* first = row(j);
+  const char* first = static_cast<const char*>(row(j));
+  const int64_t row_bytes = stride * value_bytes();
   int64_t n = 1;
-  while (n < max && row(j + n) == first + n * stride) ++n;
+  while (n < max && row(j + n) == first + n * row_bytes) ++n;
   return n;
 }
+
+void RowSource::read(int64_t j, float* dst, int64_t n) const {
+  if (half())
+    widen_half_to_f32(row(j), false, dst, n);
+  else
+    std::memcpy(dst, row(j), size_t(n) * sizeof(float));
+}
+
+namespace {
+
+// scores[., 0..run) = scale * q . key rows [i, i + run), keys in f32 or f16.
+void key_scores(int64_t n_rows, int64_t run, int64_t dk, const float* q, int64_t ldq,
+                const RowSource& keys, int64_t i, float* scores, int64_t lds, float scale) {
+  if (keys.half())
+    gemm_f32_abt_f16(n_rows, run, dk, q, ldq, static_cast<const uint16_t*>(keys.row(i)),
+                     keys.stride, scores, lds, scale);
+  else
+    gemm_f32_abt(n_rows, run, dk, q, ldq, static_cast<const float*>(keys.row(i)), keys.stride,
+                 scores, lds, scale);
+}
+
+// out[., 0..dv) += p[., 0..run) x value rows [i, i + run).
+void add_values(int64_t n_rows, int64_t dv, int64_t run, const float* p, int64_t ldp,
+                const RowSource& values, int64_t i, float* out, int64_t ldo) {
+  if (values.half())
+    gemm_f32_ab_acc_f16(n_rows, dv, run, p, ldp, static_cast<const uint16_t*>(values.row(i)),
+                        values.stride, out, ldo);
+  else
+    gemm_f32_ab_acc(n_rows, dv, run, p, ldp, static_cast<const float*>(values.row(i)),
+                    values.stride, out, ldo);
+}
+
+}  // namespace
 
 void attend_rows_partial(const float* q, int64_t ldq, int64_t n_rows, const int32_t* len,
                          int64_t dk, int64_t dv, const RowSource& keys, const RowSource& values,
@@ -34,15 +69,15 @@ void attend_rows_partial(const float* q, int64_t ldq, int64_t n_rows, const int3
     const int64_t nb = std::min(kAttendKeyBlock, key_end - j);
     for (int64_t i = j; i < j + nb;) {
       const int64_t run = keys.run_length(i, j + nb - i);
-      gemm_f32_abt(n_rows, run, dk, q, ldq, keys.row(i), keys.stride, scratch + (i - j), nb, scale);
+      key_scores(n_rows, run, dk, q, ldq, keys, i, scratch + (i - j), nb, scale);
       i += run;
     }
     // The next block's rows, on their way from memory while this block's values are summed.
     const int64_t next_end = std::min(key_end, j + nb + kAttendKeyBlock);
     const bool same_rows = values.row(j) == keys.row(j) && dv <= dk;  // MLA: the latent
     for (int64_t jn = j + nb; jn < next_end; ++jn) {
-      prefetch_f32(keys.row(jn), dk);
-      if (!same_rows) prefetch_f32(values.row(jn), dv);
+      prefetch_bytes(keys.row(jn), dk * keys.value_bytes());
+      if (!same_rows) prefetch_bytes(values.row(jn), dv * values.value_bytes());
     }
     for (int64_t r = 0; r < n_rows; ++r) {
       const int64_t valid = std::clamp<int64_t>(len[r] - j, 0, nb);
@@ -52,8 +87,7 @@ void attend_rows_partial(const float* q, int64_t ldq, int64_t n_rows, const int3
     }
     for (int64_t i = j; i < j + nb;) {
       const int64_t run = values.run_length(i, j + nb - i);
-      gemm_f32_ab_acc(n_rows, dv, run, scratch + (i - j), nb, values.row(i), values.stride, out,
-                      ldo);
+      add_values(n_rows, dv, run, scratch + (i - j), nb, values, i, out, ldo);
       i += run;
     }
     j += nb;

@@ -13,15 +13,15 @@
 namespace whale {
 
 // Where row j of the keys (or values) lives: a column of a layer of a sequence's KV cache, read
-// in place (row = cache->at(layer, j, column) + offset), or a dense scratch matrix (row = base +
-// j * stride + offset).
+// in place (row = cache->cell(layer, j, column) + offset values; f32 or f16 as the cache
+// stores them), or a dense f32 scratch matrix (row = base + j * stride + offset).
 struct RowSource {
   const KvView* cache = nullptr;
   int64_t layer = 0;
   int64_t column = 0;
   const float* base = nullptr;
-  int64_t stride = 0;
-  int64_t offset = 0;
+  int64_t stride = 0;  // values between rows
+  int64_t offset = 0;  // values
 
   static RowSource in_cache(const KvView& cache, int64_t layer, int64_t column,
                             int64_t offset = 0) {
@@ -31,10 +31,16 @@ struct RowSource {
     return {nullptr, 0, 0, base, stride, 0};
   }
 
-  const float* row(int64_t j) const {
-    return (cache ? cache->at(layer, j, column) : base + j * stride) + offset;
+  // Rows hold f16 values (an f16 cache) rather than f32.
+  bool half() const { return cache && cache->type == KvType::kF16; }
+  int64_t value_bytes() const { return half() ? 2 : 4; }
+  const void* row(int64_t j) const {
+    if (!cache) return base + j * stride + offset;
+    return static_cast<const char*>(cache->cell(layer, j, column)) + offset * value_bytes();
   }
-  // How many rows from j (at most max) lie `stride` floats apart in memory: a dense matrix is
+  // Row j's values [0, n) as f32.
+  void read(int64_t j, float* dst, int64_t n) const;
+  // How many rows from j (at most max) lie `stride` values apart in memory: a dense matrix is
   // one run; a cache is one run per block of contiguous positions (e.g. a page).
   int64_t run_length(int64_t j, int64_t max) const;
 };

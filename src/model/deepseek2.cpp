@@ -204,8 +204,7 @@ void Deepseek2Model::project_qkv(const MlaLayer& l, int64_t il, const BatchView&
     rope_.cos_sin(b.positions[t], cos_t, sin_t);
     apply_rope(row + kvl, 1, rope, rope, cos_t, sin_t, RopeStyle::kPair);
     apply_rope(q + t * nh * qk + nope, nh, qk, rope, cos_t, sin_t, RopeStyle::kPair);
-    std::memcpy(b.caches[b.seq_ids[t]].at(il, b.positions[t]), row,
-                size_t(kvl + rope) * sizeof(float));
+    b.caches[b.seq_ids[t]].store(il, b.positions[t], 0, row, kvl + rope);
   }
 }
 
@@ -226,8 +225,7 @@ void Deepseek2Model::attend_expanded(const MlaLayer& l, int64_t il, const BatchV
   const float* q = ws.f32(kQ, 0);
   float* out = ws.f32(kAttn, 0);
   float* lat = ws.f32(kLatents, size_t(n_keys * kvl));  // latents of keys 0..n_keys-1
-  for (int64_t j = 0; j < n_keys; ++j)
-    std::memcpy(lat + j * kvl, cache.at(il, j), size_t(kvl) * sizeof(float));
+  for (int64_t j = 0; j < n_keys; ++j) cache.load(il, j, 0, lat + j * kvl, kvl);
   // Per-thread scratch: one copy of each buffer per thread.
   const int64_t n_thr = thread_count(b.pool), tb = std::min(g, kTokensPerItem);
   float* k_nope_all = ws.f32(kKnope, size_t(n_thr * n_keys * nope));
@@ -251,7 +249,7 @@ void Deepseek2Model::attend_expanded(const MlaLayer& l, int64_t il, const BatchV
       apply_uv(l, h, lat, n_keys, values);
       for (int64_t j = 0; j < n_keys; ++j) {
         std::memcpy(keys + j * qk, k_nope + j * nope, size_t(nope) * sizeof(float));
-        std::memcpy(keys + j * qk + nope, cache.at(il, j) + kvl, size_t(rope) * sizeof(float));
+        cache.load(il, j, 0, keys + j * qk + nope, rope, kvl);
       }
       for (int64_t i0 = 0; i0 < g; i0 += tb) {
         const int64_t m = std::min(tb, g - i0);

@@ -120,10 +120,8 @@ void LlamaFamilyModel::attention(const LlamaLayer& l, int64_t il, const BatchVie
     apply_rope(k + t * kv_width, nkv, hd, hd, cos_t, sin_t, style_);
     const KvView& cache = b.caches[b.seq_ids[t]];
     for (int64_t kh = 0; kh < nkv; ++kh) {
-      std::memcpy(cache.at(il, b.positions[t], kh), k + t * kv_width + kh * hd,
-                  size_t(hd) * sizeof(float));
-      std::memcpy(cache.at(il, b.positions[t], nkv + kh), v + t * kv_width + kh * hd,
-                  size_t(hd) * sizeof(float));
+      cache.store(il, b.positions[t], kh, k + t * kv_width + kh * hd, hd);
+      cache.store(il, b.positions[t], nkv + kh, v + t * kv_width + kh * hd, hd);
     }
   }
 

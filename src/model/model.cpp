@@ -1,8 +1,29 @@
 #include "model/model.h"
 
+#include <cstring>
+
+#include "kernels/gemm_f32.h"
 #include "model/weight_source.h"
 
 namespace whale {
+
+void KvView::store(int64_t layer, int64_t pos, int64_t column, const float* src, int64_t n,
+                   int64_t offset) const {
+  char* dst = static_cast<char*>(cell(layer, pos, column)) + offset * value_bytes();
+  if (type == KvType::kF16)
+    narrow_f32_to_f16(src, reinterpret_cast<uint16_t*>(dst), n);
+  else
+    std::memcpy(dst, src, size_t(n) * sizeof(float));
+}
+
+void KvView::load(int64_t layer, int64_t pos, int64_t column, float* dst, int64_t n,
+                  int64_t offset) const {
+  const char* src = static_cast<const char*>(cell(layer, pos, column)) + offset * value_bytes();
+  if (type == KvType::kF16)
+    widen_half_to_f32(src, false, dst, n);
+  else
+    std::memcpy(dst, src, size_t(n) * sizeof(float));
+}
 
 float* Workspace::f32(int slot, size_t n) {
   WHALE_CHECK(slot >= 0 && slot < kSlots, "workspace slot out of range");

@@ -21,48 +21,71 @@ namespace whale {
 class ThreadPool;
 class WeightSource;
 
+// How a KV cache stores its values: f32 (exact: what the reference implementations compute) or
+// f16 (half the memory and half the bytes decode attention reads, as llama.cpp's default cache;
+// values round to 11 significant bits and saturate at +-65504).
+enum class KvType : uint8_t { kF32, kF16 };
+inline int64_t kv_type_bytes(KvType t) {
+  return t == KvType::kF16 ? 2 : 4;
+}
+
 // What one token leaves in the cache, per layer: llama/qwen2 keep k then v
-// (2 * n_kv_heads * head_dim floats); MLA keeps the normalized latent then the roped shared key
-// (kv_lora_rank + qk_rope_head_dim floats) - that is all absorbed attention needs. A token's
-// floats are n_columns equal columns that attention reads separately (GQA: each kv head's key,
+// (2 * n_kv_heads * head_dim values); MLA keeps the normalized latent then the roped shared key
+// (kv_lora_rank + qk_rope_head_dim values) - that is all absorbed attention needs. A token's
+// values are n_columns equal columns that attention reads separately (GQA: each kv head's key,
 // then each kv head's value; MLA: one column, the whole row).
 struct KvLayout {
   int64_t n_layers = 0;
-  int64_t floats_per_token = 0;
+  int64_t values_per_token = 0;
   int64_t n_columns = 1;
+  KvType type = KvType::kF32;
+  int64_t bytes_per_value() const { return kv_type_bytes(type); }
 };
 
 // One sequence's cache memory as a table of pages of 2^page_shift positions: position p of
 // layer l is row p mod 2^page_shift of layer l's block in page p >> page_shift, layer blocks
-// layer_stride floats apart. The server's pages hold 16 positions of every layer (layer_stride =
-// 16 * floats_per_token) so a prompt's pages can be shared between sequences
-// (runtime/radix_cache.h); a private cache is one page of [n_layers][capacity][floats_per_token]
-// (page_shift beyond any position). at() is the only way the models reach the cache.
+// layer_stride values apart. The server's pages hold 16 positions of every layer (layer_stride =
+// 16 * values_per_token) so a prompt's pages can be shared between sequences
+// (runtime/radix_cache.h); a private cache is one page of [n_layers][capacity x values_per_token]
+// (page_shift beyond any position). cell/store/load are the only ways the models reach it.
 //
 // A layer block is column-major by KvLayout column: column c's rows of the block's positions
-// lie together, column_width floats apart ([n_columns][page_positions][column_width]). A GQA
+// lie together, column_width values apart ([n_columns][page_positions][column_width]). A GQA
 // head's keys are then one sequential stream per page (8 KiB of a 16-position page at
-// head_dim 128, the whole context in a private cache) instead of 512-byte pieces of 2 KiB
-// token rows, which the hardware prefetchers followed poorly when decode attention streams a
-// long cache from memory.
+// head_dim 128 in f32, the whole context in a private cache) instead of 512-byte pieces of
+// 2 KiB token rows, which the hardware prefetchers followed poorly when decode attention streams
+// a long cache from memory.
 struct KvView {
-  float* const* pages = nullptr;  // page table
+  float* const* pages = nullptr;  // page table (raw memory: values of `type`)
   int64_t page_shift = 0;
-  int64_t layer_stride = 0;
+  int64_t layer_stride = 0;    // in values
   int64_t page_positions = 0;  // positions of a layer block (rows per column)
-  int64_t column_width = 0;    // floats_per_token / n_columns
+  int64_t column_width = 0;    // values_per_token / n_columns
+  KvType type = KvType::kF32;
 
   static KvView over(float* const* pages, int64_t page_shift, int64_t page_positions,
                      const KvLayout& layout) {
-    return {pages, page_shift, page_positions * layout.floats_per_token, page_positions,
-            layout.floats_per_token / layout.n_columns};
+    return {pages,
+            page_shift,
+            page_positions * layout.values_per_token,
+            page_positions,
+            layout.values_per_token / layout.n_columns,
+            layout.type};
   }
-  // Column `column` (column_width floats) of position pos in layer `layer`.
-  float* at(int64_t layer, int64_t pos, int64_t column = 0) const {
+  int64_t value_bytes() const { return kv_type_bytes(type); }
+  // Address of column `column` (column_width values) of position pos in layer `layer`.
+  void* cell(int64_t layer, int64_t pos, int64_t column = 0) const {
     const int64_t mask = (int64_t(1) << page_shift) - 1;
-    return pages[pos >> page_shift] + layer * layer_stride +
-           (column * page_positions + (pos & mask)) * column_width;
+    const int64_t value =
+        layer * layer_stride + (column * page_positions + (pos & mask)) * column_width;
+    return reinterpret_cast<char*>(pages[pos >> page_shift]) + value * value_bytes();
   }
+  // Writes src[0..n) into the cell's values [offset, offset + n), converted to `type`.
+  void store(int64_t layer, int64_t pos, int64_t column, const float* src, int64_t n,
+             int64_t offset = 0) const;
+  // Reads the cell's values [offset, offset + n) into dst as f32.
+  void load(int64_t layer, int64_t pos, int64_t column, float* dst, int64_t n,
+            int64_t offset = 0) const;
 };
 
 // MLA evaluation form. Both are the same math (tested equal); absorbed reads only the latent

@@ -2,11 +2,13 @@
 
 namespace whale {
 
-Result<std::shared_ptr<const Engine>> Engine::load(const std::string& path, int n_threads) {
+Result<std::shared_ptr<const Engine>> Engine::load(const std::string& path, int n_threads,
+                                                   KvType kv_type) {
   auto model = load_model(path);
   if (!model) return model.error();
   auto e = std::shared_ptr<Engine>(new Engine());
   e->model_ = std::move(model.value());
+  e->kv_type_ = kv_type;
   e->pool_ = std::make_unique<ThreadPool>(n_threads);
   return std::shared_ptr<const Engine>(std::move(e));
 }
@@ -14,7 +16,8 @@ Result<std::shared_ptr<const Engine>> Engine::load(const std::string& path, int 
 namespace {
 
 // The checks that make a batch safe for the model (it trusts its input).
-Status validate_batch(const Batch& b, std::span<KvCache* const> caches, int64_t vocab) {
+Status validate_batch(const Batch& b, std::span<KvCache* const> caches, int64_t vocab,
+                      const KvLayout& layout) {
   const size_t n = b.tokens.size();
   if (n == 0) return make_error("empty batch");
   if (b.positions.size() != n || b.seq_ids.size() != n || b.want_logits.size() != n)
@@ -33,6 +36,10 @@ Status validate_batch(const Batch& b, std::span<KvCache* const> caches, int64_t 
     for (size_t j = 0; j < i && first; ++j) first = b.seq_ids[j] != s;
     if (!first) continue;
     const KvCache& c = *caches[s];
+    const KvLayout& cl = c.layout();
+    if (cl.n_layers != layout.n_layers || cl.values_per_token != layout.values_per_token ||
+        cl.n_columns != layout.n_columns || cl.type != layout.type)
+      return make_error("sequence %d: its KV cache was not made for this engine's layout", s);
     int64_t expect = b.positions[i];
     if (expect < 0 || expect > c.length())
       return make_error("sequence %d: position %d is not in [0, %lld] (the cached length)", s,
@@ -59,7 +66,7 @@ Status validate_batch(const Batch& b, std::span<KvCache* const> caches, int64_t 
 
 Status Engine::forward(const Batch& batch, std::span<KvCache* const> caches, Workspace& ws,
                        std::vector<float>& logits, MlaForm form) const {
-  WHALE_TRY(validate_batch(batch, caches, vocab_size()));
+  WHALE_TRY(validate_batch(batch, caches, vocab_size(), kv_layout()));
   const size_t n = batch.size();
   // Small per-call lists reused across calls (capacity is kept: steady-state calls do not
   // allocate).

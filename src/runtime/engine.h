@@ -21,8 +21,10 @@ namespace whale {
 class Engine {
  public:
   // A .gguf file or a Hugging Face checkpoint directory. n_threads: threads of the engine's
-  // pool for every forward pass (<= 0: one per CPU this process may use).
-  static Result<std::shared_ptr<const Engine>> load(const std::string& path, int n_threads = 0);
+  // pool for every forward pass (<= 0: one per CPU this process may use). kv_type: how the
+  // caches made from kv_layout() store their values.
+  static Result<std::shared_ptr<const Engine>> load(const std::string& path, int n_threads = 0,
+                                                    KvType kv_type = KvType::kF32);
 
   // Threads a forward pass uses.
   int threads() const { return pool_->size(); }
@@ -31,7 +33,11 @@ class Engine {
   ThreadPool& pool() const { return *pool_; }
 
   const ModelConfig& config() const { return model_->config(); }
-  KvLayout kv_layout() const { return model_->kv_layout(); }
+  KvLayout kv_layout() const {
+    KvLayout l = model_->kv_layout();
+    l.type = kv_type_;
+    return l;
+  }
   int64_t vocab_size() const { return config().vocab_size; }
 
   // Evaluates `batch`. caches[s] is sequence s's cache. For every sequence in the batch its
@@ -45,6 +51,7 @@ class Engine {
 
  private:
   std::unique_ptr<Model> model_;
+  KvType kv_type_ = KvType::kF32;
   // Shared by all callers; parallel regions from concurrent forward calls take turns.
   std::unique_ptr<ThreadPool> pool_;
 };

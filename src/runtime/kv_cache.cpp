@@ -6,8 +6,8 @@
 namespace whale {
 
 uint64_t KvCache::page_bytes(const KvLayout& layout) {
-  return uint64_t(layout.n_layers) * uint64_t(kPageTokens) * uint64_t(layout.floats_per_token) *
-         sizeof(float);
+  return uint64_t(layout.n_layers) * uint64_t(kPageTokens) * uint64_t(layout.values_per_token) *
+         uint64_t(layout.bytes_per_value());
 }
 
 uint64_t KvCache::bytes_for(const KvLayout& layout, int64_t capacity) {
@@ -22,13 +22,14 @@ Result<KvCache> KvCache::create(const KvLayout& layout, int64_t capacity) {
   if (capacity > (int64_t(1) << 32) || bytes_for(layout, capacity) > (uint64_t(1) << 40))
     return make_error("a KV cache of %lld tokens is too large", (long long)capacity);
   const uint64_t bytes = uint64_t(layout.n_layers) * uint64_t(capacity) *
-                         uint64_t(layout.floats_per_token) * sizeof(float);
+                         uint64_t(layout.values_per_token) * uint64_t(layout.bytes_per_value());
   KvCache c;
   c.layout_ = layout;
   c.capacity_ = capacity;
   try {
     // At least one float so an empty layout still counts as owned memory.
-    c.data_.assign(std::max<size_t>(1, size_t(bytes / sizeof(float))), 0.0f);
+    // Whole floats (an f16 cache of an odd size rounds up).
+    c.data_.assign(std::max<size_t>(1, size_t((bytes + sizeof(float) - 1) / sizeof(float))), 0.0f);
     c.pages_.assign(1, c.data_.data());
   } catch (const std::bad_alloc&) {
     return make_error(

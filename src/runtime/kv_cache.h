@@ -2,7 +2,7 @@
 // model's KvLayout says (MLA: normalized latent + roped shared key per token, ~70 KB/token for
 // DeepSeek-V3 in f32 instead of ~4.9 MB for expanded per-head keys and values).
 //
-// A cache either owns one contiguous block, [n_layers][capacity x floats_per_token] (create: the
+// A cache either owns one contiguous block, [n_layers][capacity x values_per_token] (create: the
 // CLI, sessions, tests; attention reads each layer's keys as one dense run), or has no memory of
 // its own and maps pages of kPageTokens positions that its owner supplies (over_pages: the
 // server, whose pages come from a PagePool and may be shared with other sequences through the
@@ -45,6 +45,7 @@ class KvCache {
   size_t bytes() const {
     return owned() ? data_.size() * sizeof(float) : pages_.size() * size_t(page_bytes(layout_));
   }
+  const KvLayout& layout() const { return layout_; }
   KvView view() const {
     if (owned()) return KvView::over(pages_.data(), kWholeShift, capacity_, layout_);
     return KvView::over(pages_.data(), kPageShift, kPageTokens, layout_);

@@ -43,24 +43,28 @@ std::vector<double> reference_row(const Problem& p, int64_t r, const RowSource& 
                                   const RowSource& values, double* tol) {
   const float* q = p.q.data() + r * p.dk;
   std::vector<double> s(size_t(p.len[size_t(r)]));
+  std::vector<float> key(size_t(p.dk)), value(size_t(p.dv));
   double mx = -INFINITY, mag = 0.0, vmax = 0.0;
   for (size_t j = 0; j < s.size(); ++j) {
+    keys.read(int64_t(j), key.data(), p.dk);
+    values.read(int64_t(j), value.data(), p.dv);
     double d = 0.0, a = 0.0;
     for (int64_t k = 0; k < p.dk; ++k) {
-      d += double(q[k]) * keys.row(int64_t(j))[k];
-      a += std::fabs(double(q[k]) * keys.row(int64_t(j))[k]);
+      d += double(q[k]) * key[size_t(k)];
+      a += std::fabs(double(q[k]) * key[size_t(k)]);
     }
     s[j] = p.scale * d;
     mx = std::max(mx, s[j]);
     mag = std::max(mag, p.scale * a);
-    for (int64_t i = 0; i < p.dv; ++i)
-      vmax = std::max(vmax, std::fabs(double(values.row(int64_t(j))[i])));
+    for (int64_t i = 0; i < p.dv; ++i) vmax = std::max(vmax, std::fabs(double(value[size_t(i)])));
   }
   double sum = 0.0;
   for (double& x : s) sum += (x = std::exp(x - mx));
   std::vector<double> out(size_t(p.dv), 0.0);
-  for (size_t j = 0; j < s.size(); ++j)
-    for (int64_t i = 0; i < p.dv; ++i) out[size_t(i)] += s[j] / sum * values.row(int64_t(j))[i];
+  for (size_t j = 0; j < s.size(); ++j) {
+    values.read(int64_t(j), value.data(), p.dv);
+    for (int64_t i = 0; i < p.dv; ++i) out[size_t(i)] += s[j] / sum * value[size_t(i)];
+  }
   const double dot_err = 1.2e-7 * double(p.dk) * mag;
   *tol = (2.0 * dot_err + 1e-6) * vmax;
   return out;
@@ -102,16 +106,24 @@ struct PagedCache {
   std::vector<float> memory;
   std::vector<float*> table;
   KvView view;
-  // width floats per position, as n_columns columns (column-major within a page's layer block).
+  // width values per position, as n_columns columns (column-major within a page's layer
+  // block), stored as `type` (an f16 cache holds random values rounded to f16).
   PagedCache(int64_t n_positions, int64_t width, int64_t layers, uint32_t seed,
-             int64_t n_columns = 1) {
+             int64_t n_columns = 1, KvType type = KvType::kF32) {
     const int64_t n_pages = (n_positions + kPage - 1) / kPage, page = layers * kPage * width;
     memory = random_vec(size_t(n_pages * page), seed);
     for (int64_t i = 0; i < n_pages; ++i) {
       const int64_t at = i < n_pages / 2 ? i : n_pages / 2 + (n_pages - 1 - i);
       table.push_back(memory.data() + at * page);
     }
-    view = KvView::over(table.data(), kShift, kPage, KvLayout{layers, width, n_columns});
+    view = KvView::over(table.data(), kShift, kPage, KvLayout{layers, width, n_columns, type});
+    if (type == KvType::kF16) {
+      const int64_t cw = width / n_columns;
+      for (int64_t l = 0; l < layers; ++l)
+        for (int64_t pos = 0; pos < n_pages * kPage; ++pos)
+          for (int64_t c = 0; c < n_columns; ++c)
+            view.store(l, pos, c, random_vec(size_t(cw), seed + uint32_t(pos * 7 + c)).data(), cw);
+    }
   }
 };
 
@@ -128,6 +140,32 @@ TEST(Attention, PagedCacheRowsMatchReference) {
   expect_matches(p, keys, values, out, dv);
 }
 
+// The same over an f16 cache (keys and values widened on load): the reference of the stored
+// f16 values, within the same f32 tolerance, and bitwise the result of the same values widened
+// into a dense f32 matrix.
+TEST(Attention, F16CacheRowsMatchReferenceAndWidenedRows) {
+  const int64_t n_keys = 150, dk = 24, dv = 24;
+  PagedCache cache(n_keys, 2 * dk, 2, 9, 2, KvType::kF16);
+  const Problem p = make_problem(6, dk, dv, n_keys, 10);
+  const RowSource keys = RowSource::in_cache(cache.view, 1, 0);
+  const RowSource values = RowSource::in_cache(cache.view, 1, 1);
+  EXPECT_TRUE(keys.half());
+  std::vector<float> out(size_t(p.n_rows * dv));
+  std::vector<float> scratch(size_t(attend_scratch_floats(p.n_rows)));
+  attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, keys, values, p.scale, out.data(), dv,
+              scratch.data());
+  expect_matches(p, keys, values, out, dv);
+  std::vector<float> k(size_t(n_keys * dk)), v(size_t(n_keys * dv));
+  for (int64_t j = 0; j < n_keys; ++j) {
+    keys.read(j, k.data() + j * dk, dk);
+    values.read(j, v.data() + j * dv, dv);
+  }
+  std::vector<float> wide(out.size());
+  attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, RowSource::dense(k.data(), dk),
+              RowSource::dense(v.data(), dv), p.scale, wide.data(), dv, scratch.data());
+  for (size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], wide[i]) << i;
+}
+
 // A page's layer block is column-major: one column's rows of the page's 16 positions lie
 // together, so a GQA head's keys are one sequential run per page.
 TEST(Attention, CacheColumnsAreContiguousWithinAPage) {
@@ -135,17 +173,18 @@ TEST(Attention, CacheColumnsAreContiguousWithinAPage) {
   PagedCache cache(n_positions, width, layers, 3, n_columns);
   const KvView& v = cache.view;
   EXPECT_EQ(v.column_width, cw);
-  EXPECT_EQ(v.at(1, 18, 2), cache.table[1] + 1 * 16 * width + (2 * 16 + 2) * cw);
+  EXPECT_EQ(v.cell(1, 18, 2), cache.table[1] + 1 * 16 * width + (2 * 16 + 2) * cw);
   const RowSource col = RowSource::in_cache(v, 1, 2);
   EXPECT_EQ(col.run_length(0, 40), 16);
   EXPECT_EQ(col.run_length(18, 40), 14);
-  EXPECT_EQ(col.row(5), col.row(4) + cw);
+  EXPECT_EQ(col.row(5), static_cast<const float*>(col.row(4)) + cw);
   // Distinct (layer, position, column) cells never overlap.
   std::vector<int> hits(cache.memory.size(), 0);
   for (int64_t l = 0; l < layers; ++l)
     for (int64_t p = 0; p < n_positions; ++p)
       for (int64_t c = 0; c < n_columns; ++c)
-        for (int64_t i = 0; i < cw; ++i) ++hits[size_t(v.at(l, p, c) + i - cache.memory.data())];
+        for (int64_t i = 0; i < cw; ++i)
+          ++hits[size_t(static_cast<float*>(v.cell(l, p, c)) + i - cache.memory.data())];
   for (int h : hits) ASSERT_LE(h, 1);
 }
 
@@ -155,8 +194,7 @@ TEST(Attention, PagedAndContiguousRowsGiveTheSameBits) {
   const int64_t n_keys = 150, dk = 40, dv = 40;
   PagedCache cache(n_keys, dk, 1, 50);
   std::vector<float> dense(size_t(n_keys * dk));
-  for (int64_t j = 0; j < n_keys; ++j)
-    std::copy(cache.view.at(0, j), cache.view.at(0, j) + dk, dense.begin() + j * dk);
+  for (int64_t j = 0; j < n_keys; ++j) cache.view.load(0, j, 0, dense.data() + j * dk, dk);
   const Problem p = make_problem(5, dk, dv, n_keys, 51);
   std::vector<float> paged(size_t(p.n_rows * dv)), contiguous(paged.size());
   std::vector<float> scratch(size_t(attend_scratch_floats(p.n_rows)));

@@ -27,13 +27,13 @@ std::string tiny_model(const std::string& preset) {
   return dir;
 }
 
-// One sequence's private cache: one page of [n_layers][capacity][floats_per_token].
+// One sequence's private cache: one page of [n_layers][capacity][values_per_token].
 struct Cache {
   std::vector<float> memory;
   float* page = nullptr;
   KvView view;
   Cache(const KvLayout& l, int64_t capacity)
-      : memory(size_t(l.n_layers * capacity * l.floats_per_token)) {
+      : memory(size_t(l.n_layers * capacity * l.values_per_token)) {
     page = memory.data();
     view = KvView::over(&page, 40, capacity, l);
   }

@@ -27,8 +27,8 @@ std::string tiny_model(const std::string& preset) {
   return dir;
 }
 
-std::shared_ptr<const Engine> load(const std::string& preset) {
-  auto e = Engine::load(tiny_model(preset));
+std::shared_ptr<const Engine> load(const std::string& preset, KvType kv_type = KvType::kF32) {
+  auto e = Engine::load(tiny_model(preset), 0, kv_type);
   EXPECT_TRUE(e.ok()) << (e.ok() ? "" : e.error().message);
   return e.ok() ? e.value() : nullptr;
 }
@@ -190,6 +190,45 @@ TEST_P(EngineTest, DecodeStepsDoNotGrowTheWorkspace) {
   }
   EXPECT_EQ(ws.bytes(), warmed);
   EXPECT_EQ(logits.data(), data);
+}
+
+// An f16 cache rounds keys and values to 11 significant bits: the logits of a prompt and of the
+// decode steps after it stay close to the exact f32 cache's (a broken conversion or layout moves
+// them by the size of the logits themselves), and the cache takes half the memory.
+TEST_P(EngineTest, F16CacheLogitsStayCloseToF32) {
+  auto exact = load(GetParam());
+  auto half = load(GetParam(), KvType::kF16);
+  ASSERT_TRUE(exact && half);
+  EXPECT_EQ(half->kv_layout().type, KvType::kF16);
+  EXPECT_EQ(2 * KvCache::bytes_for(half->kv_layout(), 64),
+            KvCache::bytes_for(exact->kv_layout(), 64));
+  std::vector<int32_t> prompt;
+  for (int i = 0; i < 40; ++i) prompt.push_back(int32_t(1 + (i * 53) % 250));
+  auto se = Session::create(exact, 64);
+  auto sh = Session::create(half, 64);
+  ASSERT_TRUE(se.ok() && sh.ok());
+  ASSERT_TRUE((*se)->eval(prompt, true).ok());
+  ASSERT_TRUE((*sh)->eval(prompt, true).ok());
+  double worst = 0.0;
+  auto compare = [&](std::span<const float> a, std::span<const float> b) {
+    ASSERT_EQ(a.size(), b.size());
+    double mx = 0, diff = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      mx = std::max(mx, std::fabs(double(b[i])));
+      diff = std::max(diff, std::fabs(double(a[i]) - double(b[i])));
+    }
+    worst = std::max(worst, diff / mx);
+  };
+  for (size_t t = 0; t < prompt.size(); ++t) compare((*sh)->logits(t), (*se)->logits(t));
+  for (int32_t tok : {7, 99, 3, 150}) {  // decode steps read the whole f16 cache
+    const int32_t one[1] = {tok};
+    ASSERT_TRUE((*se)->eval(one, true).ok());
+    ASSERT_TRUE((*sh)->eval(one, true).ok());
+    compare((*sh)->logits(0), (*se)->logits(0));
+  }
+  EXPECT_GT(worst, 0.0);  // the values really are rounded
+  EXPECT_LT(worst, 5e-3) << "largest logit difference relative to the largest logit";
+  RecordProperty("worst_relative_difference", std::to_string(worst));
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, EngineTest,

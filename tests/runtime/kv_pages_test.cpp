@@ -5,6 +5,8 @@
 // same logits as on one contiguous KvCache.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <unistd.h>
 #include <cstdlib>
 #include <cstring>
@@ -180,13 +182,13 @@ TEST(RadixCache, DestructionReleasesEveryPage) {
 
 // --- the engine on pages ---
 
-std::shared_ptr<const Engine> load(const std::string& preset) {
+std::shared_ptr<const Engine> load(const std::string& preset, KvType kv_type) {
   const std::string dir =
       ::testing::TempDir() + "whale_pages_" + std::to_string(::getpid()) + "_" + preset;
   const std::string cmd = std::string("/usr/bin/python3 ") + WHALE_SOURCE_DIR +
                           "/tools/gen/make_tiny_hf.py " + preset + " " + dir + " > /dev/null";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  auto e = Engine::load(dir);
+  auto e = Engine::load(dir, 0, kv_type);
   EXPECT_TRUE(e.ok()) << (e.ok() ? "" : e.error().message);
   return e.ok() ? e.value() : nullptr;
 }
@@ -208,10 +210,11 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-class PagedEngineTest : public ::testing::TestWithParam<std::string> {};
+// (model preset, how the cache stores its values): f16 caches share and copy pages the same way.
+class PagedEngineTest : public ::testing::TestWithParam<std::tuple<std::string, KvType>> {};
 
 TEST_P(PagedEngineTest, PagesGiveBitwiseTheLogitsOfAContiguousCache) {
-  auto engine = load(GetParam());
+  auto engine = load(std::get<0>(GetParam()), std::get<1>(GetParam()));
   ASSERT_TRUE(engine);
   const KvLayout layout = engine->kv_layout();
   PagePool pool(KvCache::page_bytes(layout), KvCache::page_bytes(layout) * 32);
@@ -284,12 +287,14 @@ TEST_P(PagedEngineTest, PagesGiveBitwiseTheLogitsOfAContiguousCache) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, PagedEngineTest,
-                         ::testing::Values("deepseek-v3", "deepseek-v2-lite", "qwen2", "llama"),
+                         ::testing::Combine(::testing::Values("deepseek-v3", "deepseek-v2-lite",
+                                                              "qwen2", "llama"),
+                                            ::testing::Values(KvType::kF32, KvType::kF16)),
                          [](const auto& info) {
-                           std::string s = info.param;
+                           std::string s = std::get<0>(info.param);
                            for (char& ch : s)
                              if (ch == '-') ch = '_';
-                           return s;
+                           return s + (std::get<1>(info.param) == KvType::kF16 ? "_f16" : "_f32");
                          });
 
 }  // namespace
