@@ -2,7 +2,7 @@
 """whale vs llama.cpp on random-weight models with the exact shapes of released models.
 
   run.py --whale BUILD/whale --work DIR [-t 2] [-p 512] [-n 128] [-r 3] [--layers N]
-         [--only NAME[,NAME...]] [--long]
+         [--only NAME[,NAME...]] [--long] [--kv-type f32|f16]
 
 Models (made by make_model.py into DIR on first use, ~1-9 GB each):
   qwen1.5b-q8_0 qwen1.5b-q4_0 qwen1.5b-q4_k_m   DeepSeek-R1-Distill-Qwen-1.5B shapes
@@ -10,6 +10,7 @@ Models (made by make_model.py into DIR on first use, ~1-9 GB each):
 For each: `whale bench --json` and llama.cpp (llamacpp_bench.py) with the same -p/-n/-t/-r,
 whale's peak RSS (from wait4) against file size + KV cache, and the ratios whale / llama.cpp of
 the median tok/s. --long adds tg after a 4096-token prompt on the V2-Lite shapes (-p 4096).
+--kv-type is whale's KV cache type (default f32, exact); llama.cpp's cache is f16 by default.
 
 Acceptance targets (issue 5, 2 threads): tg >= 1.2x, pp >= 1.5x llama.cpp; V2-Lite tg after
 4096 prompt tokens >= 2x; peak RSS <= file + KV + 10%. Numbers are only meaningful on a quiet
@@ -76,6 +77,7 @@ def main():
     ap.add_argument("--layers", type=int)
     ap.add_argument("--only")
     ap.add_argument("--long", action="store_true")
+    ap.add_argument("--kv-type", default="f32", choices=["f32", "f16"])
     ARGS = a = ap.parse_args()
     a.whale = os.path.abspath(a.whale)
     os.makedirs(a.work, exist_ok=True)
@@ -95,7 +97,8 @@ def main():
             runs.append((4096, min(a.n, 32)))
         for p, n in runs:
             common = ["-p", str(p), "-n", str(n), "-t", str(a.t), "-r", str(a.r)]
-            out, rss = run_with_rss([a.whale, "bench", "--model", path, "--json"] + common)
+            out, rss = run_with_rss([a.whale, "bench", "--model", path, "--json",
+                                     "--kv-type", a.kv_type] + common)
             w = json.loads(out)
             l = json.loads(run_measured([PY, os.path.join(HERE, "llamacpp_bench.py"), path] + common))
             budget = (os.path.getsize(path) + w["kv_cache_bytes"]) * 1.10

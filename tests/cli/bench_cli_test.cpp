@@ -16,9 +16,10 @@ namespace {
 
 const std::string kModel = std::string(WHALE_SOURCE_DIR) + "/models/whale-kjv-tiny-f16.gguf";
 
-nlohmann::json bench_json(const std::string& batch) {
-  const ProcessResult r = run_process({whale_bin(), "bench", "--model", kModel, "-p", "8", "-n",
-                                       "4", "-r", "1", "-t", "2", "-b", batch, "--json"});
+nlohmann::json bench_json(const std::string& batch, const std::string& kv_type = "f32") {
+  const ProcessResult r =
+      run_process({whale_bin(), "bench", "--model", kModel, "-p", "8", "-n", "4", "-r", "1", "-t",
+                   "2", "-b", batch, "--kv-type", kv_type, "--json"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return nlohmann::json::parse(r.out, nullptr, false);
 }
@@ -34,6 +35,17 @@ TEST(BenchCli, BatchRunsOneCachePerSequence) {
     EXPECT_GT(three[key]["min"].get<double>(), 0.0) << key;
     EXPECT_LE(three[key]["min"].get<double>(), three[key]["max"].get<double>()) << key;
   }
+}
+
+TEST(BenchCli, F16CacheTakesHalfTheMemory) {
+  const nlohmann::json f32 = bench_json("1"), f16 = bench_json("1", "f16");
+  ASSERT_FALSE(f32.is_discarded());
+  ASSERT_FALSE(f16.is_discarded());
+  EXPECT_EQ(2 * f16["kv_cache_bytes"].get<int64_t>(), f32["kv_cache_bytes"].get<int64_t>());
+  const ProcessResult r = run_process(
+      {whale_bin(), "bench", "--model", kModel, "-p", "4", "-n", "1", "--kv-type", "f8"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--kv-type: expected f32 or f16"), std::string::npos) << r.err;
 }
 
 TEST(BenchCli, BadBatchIsOneLineError) {

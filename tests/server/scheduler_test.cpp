@@ -164,6 +164,31 @@ TEST_F(SchedulerTest, PrefixReuseGivesSameTokensAndCountsHits) {
   expect_same_greedy(first, second);
 }
 
+// An f16 cache through the server's pages: the same budget holds twice the pages, requests
+// share prefix pages as with f32, and greedy decoding follows the f32 run's tokens (or departs
+// only at a near tie: the cache's rounding is ~1e-3 of a logit).
+TEST_F(SchedulerTest, F16CacheDoublesThePagesAndKeepsTheTokens) {
+  auto half = Engine::load(tiny_model(), 0, KvType::kF16);
+  ASSERT_TRUE(half) << half.error().message;
+  SchedulerOptions o;
+  o.context = 256;
+  o.kv_budget_bytes = 4ull << 20;
+  auto exact = make(o);
+  auto s = std::make_unique<Scheduler>(half.value(), *tok_, o);
+  EXPECT_EQ(s->metrics().kv_pages_total, 2 * exact->metrics().kv_pages_total);
+  const auto p = prompt_of(5, 40);
+  Collector want, first, second;
+  ASSERT_EQ(exact->submit(greedy(p, 10), want.sink()).kind, Admission::Kind::kAccepted);
+  ASSERT_TRUE(want.wait());
+  ASSERT_EQ(s->submit(greedy(p, 10), first.sink()).kind, Admission::Kind::kAccepted);
+  ASSERT_TRUE(first.wait());
+  ASSERT_EQ(s->submit(greedy(p, 10), second.sink()).kind, Admission::Kind::kAccepted);
+  ASSERT_TRUE(second.wait());
+  EXPECT_EQ(second.usage.cache_hit_tokens, 2 * P);
+  expect_same_greedy(want, first);
+  expect_same_greedy(first, second);
+}
+
 TEST_F(SchedulerTest, CancelAndLimits) {
   SchedulerOptions o;
   o.context = 64;
