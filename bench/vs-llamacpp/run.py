@@ -2,7 +2,7 @@
 """whale vs llama.cpp on random-weight models with the exact shapes of released models.
 
   run.py --whale BUILD/whale --work DIR [-t 2] [-p 512] [-n 128] [-r 3] [--layers N]
-         [--only NAME[,NAME...]] [--long] [--kv-type f32|f16]
+         [--only NAME[,NAME...]] [--long] [--kv-type f32|f16] [--pairs K]
 
 Models (made by make_model.py into DIR on first use, ~1-9 GB each):
   qwen1.5b-q8_0 qwen1.5b-q4_0 qwen1.5b-q4_k_m   DeepSeek-R1-Distill-Qwen-1.5B shapes
@@ -11,6 +11,10 @@ For each: `whale bench --json` and llama.cpp (llamacpp_bench.py) with the same -
 whale's peak RSS (from wait4) against file size + KV cache, and the ratios whale / llama.cpp of
 the median tok/s. --long adds tg after a 4096-token prompt on the V2-Lite shapes (-p 4096).
 --kv-type is whale's KV cache type (default f32, exact); llama.cpp's cache is f16 by default.
+--pairs K runs the two programs K times in alternating order (whale first, then llama.cpp
+first, ...) and reports the median of the K per-pair ratios: this machine's memory bandwidth
+drifts by tens of percent over minutes, and a ratio taken from two runs minutes apart carries
+that drift.
 
 Acceptance targets (issue 5, 2 threads): tg >= 1.2x, pp >= 1.5x llama.cpp; V2-Lite tg after
 4096 prompt tokens >= 2x; peak RSS <= file + KV + 10%. Numbers are only meaningful on a quiet
@@ -19,6 +23,7 @@ machine: the load average is printed with the results.
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -78,6 +83,7 @@ def main():
     ap.add_argument("--only")
     ap.add_argument("--long", action="store_true")
     ap.add_argument("--kv-type", default="f32", choices=["f32", "f16"])
+    ap.add_argument("--pairs", type=int, default=1)
     ARGS = a = ap.parse_args()
     a.whale = os.path.abspath(a.whale)
     os.makedirs(a.work, exist_ok=True)
@@ -97,25 +103,43 @@ def main():
             runs.append((4096, min(a.n, 32)))
         for p, n in runs:
             common = ["-p", str(p), "-n", str(n), "-t", str(a.t), "-r", str(a.r)]
-            out, rss = run_with_rss([a.whale, "bench", "--model", path, "--json",
-                                     "--kv-type", a.kv_type] + common)
-            w = json.loads(out)
-            l = json.loads(run_measured([PY, os.path.join(HERE, "llamacpp_bench.py"), path] + common))
+            whale_cmd = [a.whale, "bench", "--model", path, "--json", "--kv-type", a.kv_type] + common
+            llama_cmd = [PY, os.path.join(HERE, "llamacpp_bench.py"), path] + common
+            ws, ls, rss = [], [], 0
+            for k in range(max(1, a.pairs)):
+                for who in (("whale", "llama") if k % 2 == 0 else ("llama", "whale")):
+                    if who == "whale":
+                        out, peak = run_with_rss(whale_cmd)
+                        ws.append(json.loads(out))
+                        rss = max(rss, peak)
+                    else:
+                        ls.append(json.loads(run_measured(llama_cmd)))
+            w = ws[0]
+
+            def med(xs, key):
+                return statistics.median(x[key]["median"] if x[key] else 0.0 for x in xs)
+
+            def pair_ratio(key):
+                return statistics.median(ratio(x[key]["median"], y[key]["median"] if y[key] else 0.0)
+                                         for x, y in zip(ws, ls))
             budget = (os.path.getsize(path) + w["kv_cache_bytes"]) * 1.10
-            rows.append({"model": name + suffix, "p": p, "n": n,
-                         "whale_pp": w["pp_tok_s"]["median"], "llama_pp": l["pp_tok_s"]["median"],
-                         "whale_tg": w["tg_tok_s"]["median"],
-                         "llama_tg": l["tg_tok_s"]["median"] if l["tg_tok_s"] else 0.0,
-                         "whale_tg_gb_s": w.get("tg_gb_s", {}).get("median", 0.0),
-                         "whale_pp_gflop_s": w.get("pp_gflop_s", {}).get("median", 0.0),
+            rows.append({"model": name + suffix, "p": p, "n": n, "pairs": len(ws),
+                         "whale_pp": med(ws, "pp_tok_s"), "llama_pp": med(ls, "pp_tok_s"),
+                         "whale_tg": med(ws, "tg_tok_s"), "llama_tg": med(ls, "tg_tok_s"),
+                         "pp_ratio": pair_ratio("pp_tok_s"), "tg_ratio": pair_ratio("tg_tok_s"),
+                         "whale_tg_gb_s": statistics.median(x.get("tg_gb_s", {}).get("median", 0.0)
+                                                            for x in ws),
+                         "whale_pp_gflop_s": statistics.median(
+                             x.get("pp_gflop_s", {}).get("median", 0.0) for x in ws),
                          "rss_mb": rss / 1e6, "rss_budget_mb": budget / 1e6})
             r = rows[-1]
             print(f"{r['model']:<22} p{p:<5} n{n:<4} pp whale {r['whale_pp']:8.2f} llama "
-                  f"{r['llama_pp']:8.2f} x{ratio(r['whale_pp'], r['llama_pp']):5.2f}   tg whale "
+                  f"{r['llama_pp']:8.2f} x{r['pp_ratio']:5.2f}   tg whale "
                   f"{r['whale_tg']:7.2f} llama {r['llama_tg']:7.2f} "
-                  f"x{ratio(r['whale_tg'], r['llama_tg']):5.2f}   {r['whale_tg_gb_s']:5.1f} GB/s  "
+                  f"x{r['tg_ratio']:5.2f}   {r['whale_tg_gb_s']:5.1f} GB/s  "
                   f"RSS {r['rss_mb']:.0f}/{r['rss_budget_mb']:.0f} MB", flush=True)
     load = os.getloadavg()
+    print(f"pairs {max(1, a.pairs)} (ratios: median of per-pair ratios); whale --kv-type {a.kv_type}")
     print(f"threads {a.t}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
           + ("  (machine busy: ratios are not representative)" if load[0] > 0.5 else ""))
     print(json.dumps(rows), file=sys.stderr)
