@@ -164,13 +164,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
   if (a.has("--membw")) return membw(a, threads);
   if (!model) return fail(make_error("bench: --model M is required"));
 
-  KvType kv_type = KvType::kF32;
-  if (auto v = a.get("--kv-type")) {
-    auto r = parse_kv_type(*v);
-    if (!r) return fail(r.error());
-    kv_type = *r;
-  }
-  auto engine_r = Engine::load(*model, int(threads), kv_type);
+  auto kv_type = kv_type_option(a);
+  if (!kv_type) return fail(kv_type.error());
+  auto engine_r = Engine::load(*model, int(threads), *kv_type);
   if (!engine_r) return fail(engine_r.error());
   const Engine& engine = *engine_r.value();
   const ModelConfig& c = engine.config();

@@ -87,13 +87,9 @@ int cmd_logits(const std::vector<std::string>& argv) {
     context = v.value();
   }
 
-  KvType kv_type = KvType::kF32;
-  if (auto v = a.get("--kv-type")) {
-    auto r = parse_kv_type(*v);
-    if (!r) return fail(r.error());
-    kv_type = *r;
-  }
-  auto engine = Engine::load(*model, 0, kv_type);
+  auto kv_type = kv_type_option(a);
+  if (!kv_type) return fail(kv_type.error());
+  auto engine = Engine::load(*model, 0, *kv_type);
   if (!engine) return fail(engine.error());
   auto session = Session::create(engine.value(), context);
   if (!session) return fail(session.error());

@@ -75,13 +75,9 @@ int run(const Args& a) {
     return fail(make_error("%s is %zu tokens; perplexity needs at least one window of --ctx %lld",
                            file->c_str(), tokens.size(), (long long)ctx));
 
-  KvType kv_type = KvType::kF32;
-  if (auto v = a.get("--kv-type")) {
-    auto r = parse_kv_type(*v);
-    if (!r) return fail(r.error());
-    kv_type = *r;
-  }
-  auto engine = Engine::load(*model, int(threads), kv_type);
+  auto kv_type = kv_type_option(a);
+  if (!kv_type) return fail(kv_type.error());
+  auto engine = Engine::load(*model, int(threads), *kv_type);
   if (!engine) return fail(engine.error());
   const Engine& e = *engine.value();
   for (int32_t t : tokens)

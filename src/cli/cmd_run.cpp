@@ -113,11 +113,9 @@ Result<RunOptions> parse_run_options(const Args& a) {
   WHALE_TRY(get_int("--max-tokens", 0, INT64_MAX, o.max_tokens));
   WHALE_TRY(get_int("--ctx", 2, INT32_MAX, o.context));
   WHALE_TRY(get_int("--threads", 1, 4096, o.threads));
-  if (auto v = a.get("--kv-type")) {
-    auto r = parse_kv_type(*v);
-    if (!r) return r.error();
-    o.kv_type = *r;
-  }
+  auto kv_type = kv_type_option(a);
+  if (!kv_type) return kv_type.error();
+  o.kv_type = *kv_type;
   if (auto v = a.get("--stop")) {
     if (v->empty()) return make_error("--stop: the stop string is empty");
     o.stops.push_back(*v);

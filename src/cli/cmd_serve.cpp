@@ -103,13 +103,9 @@ int serve(const Args& a) {
   if (!tokenizer) return fail(tokenizer.error());
   auto chat = load_chat_template_config(model);
   if (!chat) return fail(chat.error());
-  KvType kv_type = KvType::kF32;
-  if (auto v = a.get("--kv-type")) {
-    auto r = parse_kv_type(*v);
-    if (!r) return fail(r.error());
-    kv_type = *r;
-  }
-  auto engine = Engine::load(model, 0, kv_type);
+  auto kv_type = kv_type_option(a);
+  if (!kv_type) return fail(kv_type.error());
+  auto engine = Engine::load(model, 0, *kv_type);
   if (!engine) return fail(engine.error());
   const int64_t model_ctx = engine.value()->config().max_position_embeddings;
   if (!a.get("--ctx") && model_ctx > 0) ctx = std::min(ctx, model_ctx);

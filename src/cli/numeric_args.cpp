@@ -26,7 +26,8 @@ Result<float> parse_float(const std::string& option, const std::string& text) {
   return v;
 }
 
-Result<KvType> parse_kv_type(const std::string& text) {
+Result<KvType> kv_type_option(const Args& a) {
+  const std::string text = a.get_or("--kv-type", "f32");
   if (text == "f32") return KvType::kF32;
   if (text == "f16") return KvType::kF16;
   return make_error("--kv-type: expected f32 or f16, got '%s'", text.c_str());

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/args.h"
 #include "model/model.h"
 #include "platform/result.h"
 
@@ -15,7 +16,7 @@ Result<int64_t> parse_int(const std::string& option, const std::string& text, in
                           int64_t max);
 // A finite decimal number (ranges are the caller's: e.g. validate_sampling_params).
 Result<float> parse_float(const std::string& option, const std::string& text);
-// --kv-type: "f32" (the default: exact) or "f16" (half the KV memory).
-Result<KvType> parse_kv_type(const std::string& text);
+// --kv-type: "f32" (the default when absent: exact) or "f16" (half the KV memory).
+Result<KvType> kv_type_option(const Args& a);
 
 }  // namespace whale::cli

@@ -30,6 +30,43 @@ const Shape kShapes[] = {{1, 1, 1},     {4, 4, 16},   {4, 4, 64},   {5, 7, 33}, 
                          {3, 130, 128}, {17, 9, 192}, {8, 64, 512}, {2, 3, 15},  {6, 64, 128},
                          {7, 33, 128},  {13, 20, 64}, {12, 5, 40},  {11, 66, 96}};
 
+// abt's result against the reference: within the f32 accumulation bound of a and the keys b
+// (the values the kernel read, widened for f16), and the padding between rows of c untouched.
+void expect_abt_near(const Shape& s, const std::vector<float>& a, int64_t lda,
+                     const std::vector<float>& b, int64_t ldb, const std::vector<float>& got,
+                     const std::vector<float>& want, int64_t ldc, float alpha) {
+  for (int64_t m = 0; m < s.M; ++m)
+    for (int64_t n = 0; n < ldc; ++n) {
+      if (n >= s.N) {
+        ASSERT_EQ(got[m * ldc + n], -7.0f);
+        continue;
+      }
+      double mag = 0.0;
+      for (int64_t k = 0; k < s.K; ++k) mag += std::fabs(double(a[m * lda + k]) * b[n * ldb + k]);
+      const double tol = 1.2e-7 * double(s.K) * mag * alpha + 1e-7 * std::fabs(want[m * ldc + n]);
+      ASSERT_NEAR(got[m * ldc + n], want[m * ldc + n], tol)
+          << "M=" << s.M << " N=" << s.N << " K=" << s.K << " at " << m << "," << n;
+    }
+}
+
+// ab_acc's result against the reference, from the same starting c0; padding untouched.
+void expect_ab_acc_near(const Shape& s, const std::vector<float>& a, int64_t lda,
+                        const std::vector<float>& b, int64_t ldb, const std::vector<float>& c0,
+                        const std::vector<float>& got, const std::vector<float>& want,
+                        int64_t ldc) {
+  for (int64_t m = 0; m < s.M; ++m)
+    for (int64_t n = 0; n < ldc; ++n) {
+      if (n >= s.N) {
+        ASSERT_EQ(got[m * ldc + n], c0[m * ldc + n]);
+        continue;
+      }
+      double mag = std::fabs(c0[m * ldc + n]);
+      for (int64_t k = 0; k < s.K; ++k) mag += std::fabs(double(a[m * lda + k]) * b[k * ldb + n]);
+      ASSERT_NEAR(got[m * ldc + n], want[m * ldc + n], 1.2e-7 * double(s.K + 1) * mag)
+          << "M=" << s.M << " N=" << s.N << " K=" << s.K << " at " << m << "," << n;
+    }
+}
+
 TEST(GemmF32, AbtMatchesReferenceOnStridedOperands) {
   for_each_simd_target([] {
     for (const Shape& s : kShapes) {
@@ -40,19 +77,7 @@ TEST(GemmF32, AbtMatchesReferenceOnStridedOperands) {
       const float alpha = 0.125f;
       gemm_f32_abt(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, got.data(), ldc, alpha);
       gemm_f32_abt_reference(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, want.data(), ldc, alpha);
-      for (int64_t m = 0; m < s.M; ++m)
-        for (int64_t n = 0; n < s.N; ++n) {
-          double mag = 0.0;
-          for (int64_t k = 0; k < s.K; ++k)
-            mag += std::fabs(double(a[m * lda + k]) * b[n * ldb + k]);
-          const double tol =
-              1.2e-7 * double(s.K) * mag * alpha + 1e-7 * std::fabs(want[m * ldc + n]);
-          ASSERT_NEAR(got[m * ldc + n], want[m * ldc + n], tol)
-              << "M=" << s.M << " N=" << s.N << " K=" << s.K << " at " << m << "," << n;
-        }
-      // Padding between rows of c is never written.
-      for (int64_t m = 0; m < s.M; ++m)
-        for (int64_t n = s.N; n < ldc; ++n) ASSERT_EQ(got[m * ldc + n], -7.0f);
+      expect_abt_near(s, a, lda, b, ldb, got, want, ldc, alpha);
     }
   });
 }
@@ -67,19 +92,7 @@ TEST(GemmF32, AbAccAddsToTheOutputOnStridedOperands) {
       std::vector<float> got(c0), want(c0);
       gemm_f32_ab_acc(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, got.data(), ldc);
       gemm_f32_ab_acc_reference(s.M, s.N, s.K, a.data(), lda, b.data(), ldb, want.data(), ldc);
-      for (int64_t m = 0; m < s.M; ++m)
-        for (int64_t n = 0; n < ldc; ++n) {
-          if (n >= s.N) {
-            ASSERT_EQ(got[m * ldc + n], c0[m * ldc + n]);
-            continue;
-          }
-          double mag = std::fabs(c0[m * ldc + n]);
-          for (int64_t k = 0; k < s.K; ++k)
-            mag += std::fabs(double(a[m * lda + k]) * b[k * ldb + n]);
-          const double tol = 1.2e-7 * double(s.K + 1) * mag;
-          ASSERT_NEAR(got[m * ldc + n], want[m * ldc + n], tol)
-              << "M=" << s.M << " N=" << s.N << " K=" << s.K << " at " << m << "," << n;
-        }
+      expect_ab_acc_near(s, a, lda, b, ldb, c0, got, want, ldc);
     }
   });
 }
@@ -181,7 +194,6 @@ struct HalfMatrix {
 TEST(GemmF32, F16KeysAndValuesMatchTheReferenceOfTheirValues) {
   for_each_simd_target([] {
     for (const Shape& s : kShapes) {
-      SCOPED_TRACE(testing::Message() << "M=" << s.M << " N=" << s.N << " K=" << s.K);
       {
         const int64_t lda = s.K + 3, ldb = s.K + 11, ldc = s.N + 2;
         const auto a = random_vec(size_t(s.M * lda), 31);
@@ -190,18 +202,7 @@ TEST(GemmF32, F16KeysAndValuesMatchTheReferenceOfTheirValues) {
         gemm_f32_abt_f16(s.M, s.N, s.K, a.data(), lda, b.half.data(), ldb, got.data(), ldc, 0.5f);
         gemm_f32_abt_reference(s.M, s.N, s.K, a.data(), lda, b.wide.data(), ldb, want.data(), ldc,
                                0.5f);
-        for (int64_t m = 0; m < s.M; ++m)
-          for (int64_t n = 0; n < ldc; ++n) {
-            if (n >= s.N) {
-              ASSERT_EQ(got[m * ldc + n], -7.0f);
-              continue;
-            }
-            double mag = 0.0;
-            for (int64_t k = 0; k < s.K; ++k)
-              mag += std::fabs(double(a[m * lda + k]) * b.wide[n * ldb + k]);
-            ASSERT_NEAR(got[m * ldc + n], want[m * ldc + n],
-                        1.2e-7 * double(s.K) * mag * 0.5 + 1e-7 * std::fabs(want[m * ldc + n]));
-          }
+        expect_abt_near(s, a, lda, b.wide, ldb, got, want, ldc, 0.5f);
       }
       {
         const int64_t lda = s.K + 1, ldb = s.N + 5, ldc = s.N + 3;
@@ -212,23 +213,12 @@ TEST(GemmF32, F16KeysAndValuesMatchTheReferenceOfTheirValues) {
         gemm_f32_ab_acc_f16(s.M, s.N, s.K, a.data(), lda, b.half.data(), ldb, got.data(), ldc);
         gemm_f32_ab_acc_reference(s.M, s.N, s.K, a.data(), lda, b.wide.data(), ldb, want.data(),
                                   ldc);
-        for (int64_t m = 0; m < s.M; ++m)
-          for (int64_t n = 0; n < ldc; ++n) {
-            if (n >= s.N) {
-              ASSERT_EQ(got[m * ldc + n], c0[m * ldc + n]);
-              continue;
-            }
-            double mag = std::fabs(c0[m * ldc + n]);
-            for (int64_t k = 0; k < s.K; ++k)
-              mag += std::fabs(double(a[m * lda + k]) * b.wide[k * ldb + n]);
-            ASSERT_NEAR(got[m * ldc + n], want[m * ldc + n], 1.2e-7 * double(s.K + 1) * mag);
-          }
+        expect_ab_acc_near(s, a, lda, b.wide, ldb, c0, got, want, ldc);
       }
     }
   });
 }
 
-// As for f32 keys: a paged f16 cache (keys in several runs) scores bitwise like one run.
 TEST(GemmF32, F16AbtElementsDoNotDependOnHowTheKeysAreSplit) {
   for_each_simd_target([] {
     const int64_t M = 7, N = 37, K = 83;
