@@ -209,10 +209,15 @@ void Scheduler::loop() {
     }
     admit_waiting(SteadyClock::now());
     if (!running_.empty()) step();
-    if (opts_.kv_idle_seconds > 0) {
-      size_t freed = cache_.evict_idle(SteadyClock::now() -
-                                       std::chrono::duration_cast<SteadyClock::duration>(
-                                           std::chrono::duration<double>(opts_.kv_idle_seconds)));
+    const SteadyClock::time_point now = SteadyClock::now();
+    if (opts_.kv_idle_seconds > 0 && now >= next_idle_sweep_) {
+      // Pages outlive --kv-idle by at most one sweep interval (1/8 of it, at most 250 ms).
+      const double interval = std::clamp(opts_.kv_idle_seconds / 8, 0.001, 0.25);
+      next_idle_sweep_ = now + std::chrono::duration_cast<SteadyClock::duration>(
+                                   std::chrono::duration<double>(interval));
+      size_t freed =
+          cache_.evict_idle(now - std::chrono::duration_cast<SteadyClock::duration>(
+                                      std::chrono::duration<double>(opts_.kv_idle_seconds)));
       {
         std::lock_guard lock(mu_);
         metrics_.kv_pages_evicted += freed;

@@ -201,6 +201,9 @@ class Scheduler {
   std::atomic<int64_t> admission_slots_{0};
 
   // Engine thread only.
+  // When the loop next sweeps the prefix cache for pages unused for --kv-idle: a sweep walks
+  // the whole tree, so it runs a few times per idle period, not after every decode step.
+  SteadyClock::time_point next_idle_sweep_{};
   std::deque<std::unique_ptr<Sequence>> waiting_;
   std::vector<std::unique_ptr<Sequence>> running_;
   Batch batch_;
