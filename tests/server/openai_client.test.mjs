@@ -254,6 +254,43 @@ test('keys: --auth requires a key, usage reaches the ledger and survives restart
   } finally { await s.stop(); }
 });
 
+test('--kv-type f16: streamed and not, greedy tokens follow the f32 server, twice the pages', async () => {
+  const s = await startServer(model, ['--kv-type', 'f16', '--kv-memory', '16']);
+  const f32 = await startServer(model, ['--kv-memory', '16']);
+  try {
+    const half = new OpenAI({ baseURL: s.url + '/v1', apiKey: 'x', maxRetries: 0 });
+    const exact = new OpenAI({ baseURL: f32.url + '/v1', apiKey: 'x', maxRetries: 0 });
+    const req = chat({ max_tokens: 16, logprobs: true, top_logprobs: 2 });
+    const a = await half.chat.completions.create(req);
+    const b = await exact.chat.completions.create(req);
+    checkUsage(a.usage);
+    // The f16 cache rounds keys and values (~1e-3 of a logit): the greedy tokens are the f32
+    // server's, up to a place where the f32 run's top two candidates were that close.
+    const la = a.choices[0].logprobs.content, lb = b.choices[0].logprobs.content;
+    for (let i = 0; i < Math.min(la.length, lb.length); i++) {
+      assert.ok(Math.abs(la[i].logprob - lb[i].logprob) < 1e-2, `token ${i}`);
+      if (la[i].token !== lb[i].token) {
+        assert.ok(lb[i].top_logprobs[0].logprob - lb[i].top_logprobs[1].logprob < 1e-2, `diverged at ${i}`);
+        break;
+      }
+    }
+    let text = '';
+    const stream = await half.chat.completions.create(chat({ max_tokens: 16, stream: true }));
+    for await (const ev of stream) {
+      const d = ev.choices[0]?.delta;
+      text += (d?.reasoning_content ?? '') + (d?.content ?? '');
+    }
+    assert.equal(text, (a.choices[0].message.reasoning_content ?? '') + a.choices[0].message.content);
+    const pages = async (srv) => Number((await (await fetch(srv.url + '/metrics')).text())
+      .match(/^whale_kv_pages_total (\d+)$/m)[1]);
+    const p16 = await pages(s), p32 = await pages(f32);
+    assert.ok(p16 >= 2 * p32 && p16 <= 2 * p32 + 1, `${p16} vs ${p32}`);  // budget / page size
+  } finally {
+    assert.equal(await s.stop(), 0);
+    assert.equal(await f32.stop(), 0);
+  }
+});
+
 test('overload: a full queue answers 429 with Retry-After at once', async () => {
   const s = await startServer(model, ['--max-batch', '1', '--max-queue', '0']);
   try {
