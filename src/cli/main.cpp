@@ -30,10 +30,8 @@ const std::vector<Command>& all_commands() {
        "[--kv-type f32|f16] [--verbose]   "
        "chat (stdin without -p) or completion"},
       {"perplexity", cmd_perplexity,
-       "whale perplexity --model M --file F [--ctx N] [--batch N] [--threads N] [--kv-type "
-       "f32|f16]   "
-       "llama.cpp-style "
-       "perplexity"},
+       "whale perplexity --model M --file F [--ctx N] [--batch N] [--threads N] "
+       "[--kv-type f32|f16]   llama.cpp-style perplexity"},
       {"serve", cmd_serve,
        "whale serve [--model M] [--host H] [--port P] [--ctx N] [--kv-memory MIB] [--max-batch N] "
        "[--max-queue N] [--max-wait S] [--kv-type f32|f16] [--auth] [--db PATH]   "
@@ -42,11 +40,8 @@ const std::vector<Command>& all_commands() {
        "whale keys create [--name N] [--rpm R] [--tpm T] | list | revoke ID   [--db PATH]   "
        "API keys for whale serve"},
       {"bench", cmd_bench,
-       "whale bench --model M [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] [--kv-type "
-       "f32|f16] "
-       "[--json]   "
-       "prompt and "
-       "generation speed (tok/s, GB/s, GFLOP/s)"},
+       "whale bench --model M [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] "
+       "[--kv-type f32|f16] [--json]   prompt and generation speed (tok/s, GB/s, GFLOP/s)"},
   };
   return commands;
 }

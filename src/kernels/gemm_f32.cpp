@@ -366,12 +366,6 @@ float online_softmax_block_reference(float* s, int64_t n, int64_t n_pad, float* 
   return float(factor);
 }
 
-void prefetch_f32(const float* x, int64_t n) {
-  constexpr int64_t kLineFloats = 64 / sizeof(float);
-  for (int64_t i = 0; i < n; i += kLineFloats) __builtin_prefetch(x + i, 0, 2);  // 2: into L2
-  if (n > 0) __builtin_prefetch(x + n - 1, 0, 2);
-}
-
 void scale_f32(float* x, int64_t n, float f) {
   HWY_DYNAMIC_DISPATCH(ScaleF32)(x, n, f);
 }

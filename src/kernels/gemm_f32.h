@@ -47,10 +47,10 @@ void narrow_f32_to_f16(const float* src, uint16_t* dst, int64_t n);
 float online_softmax_block(float* s, int64_t n, int64_t n_pad, float* max, float* sum);
 float online_softmax_block_reference(float* s, int64_t n, int64_t n_pad, float* max, float* sum);
 
-// Asks for x[0..n) to be brought into L2 ahead of use (a hint: no effect on results). Attention
-// streams a long cache from memory: the next key block is requested while the current one is
-// being multiplied, which the hardware prefetchers did not do for rows read in 4-row tiles.
-void prefetch_f32(const float* x, int64_t n);
+// Asks for bytes [p, p + bytes) to be brought into L2 ahead of use (a hint: no effect on
+// results). Attention streams a long cache from memory: the next key block (f32 or f16 rows) is
+// requested while the current one is being multiplied, which the hardware prefetchers did not
+// do for rows read in 4-row tiles.
 void prefetch_bytes(const void* p, int64_t bytes);
 
 // x[i] *= f for i < n.

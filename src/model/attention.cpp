@@ -20,8 +20,8 @@ int64_t RowSource::run_length(int64_t j, int64_t max) const {
 }
 
 void RowSource::read(int64_t j, float* dst, int64_t n) const {
-  if (half())
-    widen_half_to_f32(row(j), false, dst, n);
+  if (cache)
+    cache->load(layer, j, column, dst, n, offset);
   else
     std::memcpy(dst, row(j), size_t(n) * sizeof(float));
 }

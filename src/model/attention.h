@@ -33,7 +33,7 @@ struct RowSource {
 
   // Rows hold f16 values (an f16 cache) rather than f32.
   bool half() const { return cache && cache->type == KvType::kF16; }
-  int64_t value_bytes() const { return half() ? 2 : 4; }
+  int64_t value_bytes() const { return cache ? cache->value_bytes() : int64_t(sizeof(float)); }
   const void* row(int64_t j) const {
     if (!cache) return base + j * stride + offset;
     return static_cast<const char*>(cache->cell(layer, j, column)) + offset * value_bytes();

@@ -40,6 +40,7 @@ struct KvLayout {
   int64_t n_columns = 1;
   KvType type = KvType::kF32;
   int64_t bytes_per_value() const { return kv_type_bytes(type); }
+  bool operator==(const KvLayout&) const = default;
 };
 
 // One sequence's cache memory as a table of pages of 2^page_shift positions: position p of

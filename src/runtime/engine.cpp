@@ -36,9 +36,7 @@ Status validate_batch(const Batch& b, std::span<KvCache* const> caches, int64_t 
     for (size_t j = 0; j < i && first; ++j) first = b.seq_ids[j] != s;
     if (!first) continue;
     const KvCache& c = *caches[s];
-    const KvLayout& cl = c.layout();
-    if (cl.n_layers != layout.n_layers || cl.values_per_token != layout.values_per_token ||
-        cl.n_columns != layout.n_columns || cl.type != layout.type)
+    if (c.layout() != layout)
       return make_error("sequence %d: its KV cache was not made for this engine's layout", s);
     int64_t expect = b.positions[i];
     if (expect < 0 || expect > c.length())

@@ -79,6 +79,10 @@ double seconds(SteadyClock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
+SteadyClock::duration duration_of(double seconds) {
+  return std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(seconds));
+}
+
 SchedulerMetrics initial_metrics() {
   SchedulerMetrics m;
   m.ttft = Histogram({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
@@ -213,11 +217,8 @@ void Scheduler::loop() {
     if (opts_.kv_idle_seconds > 0 && now >= next_idle_sweep_) {
       // Pages outlive --kv-idle by at most one sweep interval (1/8 of it, at most 250 ms).
       const double interval = std::clamp(opts_.kv_idle_seconds / 8, 0.001, 0.25);
-      next_idle_sweep_ = now + std::chrono::duration_cast<SteadyClock::duration>(
-                                   std::chrono::duration<double>(interval));
-      size_t freed =
-          cache_.evict_idle(now - std::chrono::duration_cast<SteadyClock::duration>(
-                                      std::chrono::duration<double>(opts_.kv_idle_seconds)));
+      next_idle_sweep_ = now + duration_of(interval);
+      size_t freed = cache_.evict_idle(now - duration_of(opts_.kv_idle_seconds));
       {
         std::lock_guard lock(mu_);
         metrics_.kv_pages_evicted += freed;
