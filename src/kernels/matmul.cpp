@@ -7,6 +7,7 @@
 //   other block types         each row dequantized to f32 by the reference dequantizer, then
 //                             SIMD f32 dots (rare types: Q4_1, Q5_1, Q2_K, Q3_K, Q5_K)
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -33,19 +34,59 @@ T* grow(std::vector<T>& v, size_t n) {
 struct Q8Scratch {
   std::vector<int8_t> q;
   std::vector<float> d, sum;
-  std::vector<uint8_t> packed;
+  std::vector<uint8_t> packed, block_lanes, half_lanes;
 };
 
-simd::Q8Rows quantize_activations(const float* x, int64_t n_tok, int64_t cols) {
+// v's storage from a 64-byte boundary (the lane layouts are read with aligned loads).
+uint8_t* grow_aligned(std::vector<uint8_t>& v, size_t n) {
+  uint8_t* p = grow(v, n + 64);
+  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t(63));
+}
+
+// Below this many tokens the activations are quantized by the calling thread alone.
+constexpr int64_t kMinParallelQuantize = 16;
+
+// lanes: which lane layouts the products need (bit 0: 32-element lanes, bit 1: 16-element).
+// Tokens are independent, so with a pool they are quantized and rearranged in slices by all
+// threads (prefill: ~5% of the time when the caller did it alone while the others waited).
+simd::Q8Rows quantize_activations(const float* x, int64_t n_tok, int64_t cols, unsigned lanes,
+                                  ThreadPool* pool) {
   thread_local Q8Scratch s;
   const size_t n = size_t(n_tok * cols), nb = n / 32;
   int8_t* q = grow(s.q, n);
   float* d = grow(s.d, nb);
   float* sum = grow(s.sum, nb);
-  const size_t packed_bytes = simd::q8_packed_bytes(n_tok, cols);
-  uint8_t* packed = packed_bytes > 0 ? grow(s.packed, packed_bytes) : nullptr;
-  simd::quantize_q8(x, n_tok, cols, q, d, sum, packed);
-  return simd::Q8Rows{q, d, sum, cols, packed, int64_t(packed_bytes) / n_tok};
+  const size_t block_bytes = lanes & 1 ? simd::q8_lane_bytes(n_tok, cols, 32) : 0;
+  const size_t half_bytes = lanes & 2 ? simd::q8_lane_bytes(n_tok, cols, 16) : 0;
+  // Only when every layout asked for exists (otherwise the products need the packed layout).
+  const bool use_lanes =
+      lanes != 0 && (block_bytes > 0) == bool(lanes & 1) && (half_bytes > 0) == bool(lanes & 2);
+  const size_t packed_bytes = use_lanes ? 0 : simd::q8_packed_bytes(n_tok, cols);
+  simd::Q8Rows r{q, d, sum, cols};
+  if (packed_bytes > 0) {
+    r.packed = grow(s.packed, packed_bytes);
+    r.packed_stride = int64_t(packed_bytes) / n_tok;
+  }
+  if (use_lanes && block_bytes > 0) r.block_lanes = grow_aligned(s.block_lanes, block_bytes);
+  if (use_lanes && half_bytes > 0) r.half_lanes = grow_aligned(s.half_lanes, half_bytes);
+  const int64_t block_stride = int64_t(block_bytes) / n_tok,
+                half_stride = int64_t(half_bytes) / n_tok;
+  const int64_t bpr = cols / 32;  // scale blocks per row
+  auto slice = [&](size_t begin, size_t end, int) {
+    const int64_t t = int64_t(begin), rows = int64_t(end - begin);
+    uint8_t* packed = r.packed ? const_cast<uint8_t*>(r.packed) + t * r.packed_stride : nullptr;
+    simd::quantize_q8(x + t * cols, rows, cols, q + t * cols, d + t * bpr, sum + t * bpr, packed);
+    const simd::Q8Rows part{q + t * cols, d + t * bpr, sum + t * bpr, cols};
+    if (r.block_lanes)
+      simd::pack_q8_lanes(part, rows, 32, const_cast<uint8_t*>(r.block_lanes) + t * block_stride);
+    if (r.half_lanes)
+      simd::pack_q8_lanes(part, rows, 16, const_cast<uint8_t*>(r.half_lanes) + t * half_stride);
+  };
+  if (pool && pool->size() > 1 && n_tok >= kMinParallelQuantize)
+    pool->parallel_for(size_t(n_tok), slice);
+  else
+    slice(0, size_t(n_tok), 0);
+  return r;
 }
 
 // Rows [begin, end) of w times every token, for the types without a dedicated kernel.
@@ -120,12 +161,16 @@ void matmul_shared_input(std::span<const MatmulPart> parts, const float* x, int6
   const int64_t cols = parts[0].w->cols;
   int64_t total_rows = 0;
   bool need_q8 = false;
+  unsigned lanes = 0;
   for (const MatmulPart& p : parts) {
     WHALE_CHECK(p.w->cols == cols, "matmul_shared_input: matrices differ in input width");
     total_rows += p.w->rows;
     need_q8 = need_q8 || simd::has_q8_kernel(p.w->type);
+    const int lane_elems = simd::lane_elems_of(p.w->type);
+    if (n_tok >= simd::kLaneMinTokens && lane_elems > 0) lanes |= lane_elems == 32 ? 1u : 2u;
   }
-  const simd::Q8Rows q8 = need_q8 ? quantize_activations(x, n_tok, cols) : simd::Q8Rows{};
+  const simd::Q8Rows q8 =
+      need_q8 ? quantize_activations(x, n_tok, cols, lanes, pool) : simd::Q8Rows{};
   // The parts' rows are numbered one after the other; a thread's block may span several parts.
   auto body = [&](size_t begin, size_t end, int) {
     int64_t first = 0;

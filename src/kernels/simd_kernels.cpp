@@ -264,6 +264,9 @@ void matvec_q8_format(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* 
 #endif
 #if HWY_TARGET == HWY_AVX3_DL
 #include "kernels/simd_vnni-inl.h"
+namespace vnni {
+#include "kernels/simd_vnni_lanes-inl.h"
+}  // namespace vnni
 #endif
 
 void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64_t y_stride) {
@@ -271,6 +274,32 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
   // Every type, decode included. (Q8_0 decode used to take the AVX2-style kernel below, which
   // kept more reads in flight than one-row VNNI tiles; VNNI decode tiles now stream 4 separate
   // rows and are faster: 1.5B Q8_0 decode 17.9-19.2 -> 18.9-20.8 tok/s, 5 alternating pairs.)
+  if (x.block_lanes != nullptr || x.half_lanes != nullptr) {
+    switch (w.type) {
+      case TensorType::Q8_0:
+        if (x.block_lanes)
+          return vnni::lanes::matmul<vnni::lanes::LQ8_0>(w, x.block_lanes, n_tok, y, y_stride);
+        break;
+      case TensorType::Q4_0:
+        if (x.block_lanes)
+          return vnni::lanes::matmul<vnni::lanes::LQ4_0>(w, x.block_lanes, n_tok, y, y_stride);
+        break;
+      case TensorType::Q5_0:
+        if (x.block_lanes)
+          return vnni::lanes::matmul<vnni::lanes::LQ5_0>(w, x.block_lanes, n_tok, y, y_stride);
+        break;
+      case TensorType::Q4_K:
+        if (x.block_lanes)
+          return vnni::lanes::matmul<vnni::lanes::LQ4_K>(w, x.block_lanes, n_tok, y, y_stride);
+        break;
+      case TensorType::Q6_K:
+        if (x.half_lanes)
+          return vnni::lanes::matmul<vnni::lanes::LQ6_K>(w, x.half_lanes, n_tok, y, y_stride);
+        break;
+      default:
+        break;
+    }
+  }
   if (x.packed != nullptr) {
     switch (w.type) {
       case TensorType::Q8_0:
@@ -439,6 +468,33 @@ size_t Q8PackedBytes(int64_t n_rows, int64_t cols) {
 #endif
 }
 
+size_t Q8LaneBytes(int64_t n_rows, int64_t cols, int lane_elems) {
+#if HWY_TARGET == HWY_AVX3_DL
+  const int64_t chunk_bytes =
+      lane_elems == 32 ? vnni::lanes::Chunk<8>::kBytes : vnni::lanes::Chunk<4>::kBytes;
+  return size_t(n_rows * vnni::lanes::chunks_of(cols, lane_elems) * chunk_bytes);
+#else
+  (void)n_rows;
+  (void)cols;
+  (void)lane_elems;
+  return 0;
+#endif
+}
+
+void PackQ8Lanes(const Q8Rows& x, int64_t n_rows, int lane_elems, uint8_t* out) {
+#if HWY_TARGET == HWY_AVX3_DL
+  if (lane_elems == 32)
+    vnni::lanes::pack<8>(x.q, x.d, x.sum, n_rows, x.cols, out);
+  else
+    vnni::lanes::pack<4>(x.q, x.d, x.sum, n_rows, x.cols, out);
+#else
+  (void)x;
+  (void)n_rows;
+  (void)lane_elems;
+  (void)out;
+#endif
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace whale::simd
 HWY_AFTER_NAMESPACE();
@@ -452,6 +508,8 @@ HWY_EXPORT(Dot);
 HWY_EXPORT(Axpy);
 HWY_EXPORT(QuantizeQ8);
 HWY_EXPORT(Q8PackedBytes);
+HWY_EXPORT(Q8LaneBytes);
+HWY_EXPORT(PackQ8Lanes);
 HWY_EXPORT(SiluMul);
 
 void quantize_q8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum,
@@ -461,6 +519,28 @@ void quantize_q8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float*
 
 size_t q8_packed_bytes(int64_t n_rows, int64_t cols) {
   return HWY_DYNAMIC_DISPATCH(Q8PackedBytes)(n_rows, cols);
+}
+
+size_t q8_lane_bytes(int64_t n_rows, int64_t cols, int lane_elems) {
+  return HWY_DYNAMIC_DISPATCH(Q8LaneBytes)(n_rows, cols, lane_elems);
+}
+
+void pack_q8_lanes(const Q8Rows& x, int64_t n_rows, int lane_elems, uint8_t* out) {
+  HWY_DYNAMIC_DISPATCH(PackQ8Lanes)(x, n_rows, lane_elems, out);
+}
+
+int lane_elems_of(TensorType type) {
+  switch (type) {
+    case TensorType::Q8_0:
+    case TensorType::Q4_0:
+    case TensorType::Q5_0:
+    case TensorType::Q4_K:
+      return 32;
+    case TensorType::Q6_K:
+      return 16;
+    default:
+      return 0;
+  }
 }
 
 bool has_q8_kernel(TensorType type) {

@@ -30,6 +30,11 @@ struct Q8Rows {
   int64_t cols = 0;  // a multiple of 32
   const uint8_t* packed = nullptr;
   int64_t packed_stride = 0;
+  // The lane layouts of many-token products (AVX-512 VNNI: simd_vnni_lanes-inl.h), one int32
+  // lane per 32-element block (block_lanes) or per 16-element half (half_lanes: Q6_K); null when
+  // not made. A kernel uses them when present and falls back to packed, then to q, otherwise.
+  const uint8_t* block_lanes = nullptr;
+  const uint8_t* half_lanes = nullptr;
   int64_t blocks() const { return cols / 32; }
 };
 
@@ -41,6 +46,17 @@ void quantize_q8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float*
 
 // Bytes of the packed layout for n_rows rows on the CPU's target; 0 when it has none.
 size_t q8_packed_bytes(int64_t n_rows, int64_t cols);
+
+// Products of at least this many tokens use the lane layouts where the target has them.
+constexpr int64_t kLaneMinTokens = 8;
+
+// Bytes of a lane layout (lane_elems 32: block_lanes, 16: half_lanes) for n_rows rows on the
+// CPU's target; 0 when it has none. pack_q8_lanes fills it from quantize_q8's q, d and sum.
+size_t q8_lane_bytes(int64_t n_rows, int64_t cols, int lane_elems);
+void pack_q8_lanes(const Q8Rows& x, int64_t n_rows, int lane_elems, uint8_t* out);
+
+// The lane layout a weight type's many-token kernel reads: 32, 16, or 0 (none).
+int lane_elems_of(TensorType type);
 
 // True for the weight types with an integer kernel: Q8_0, Q4_0, Q5_0, Q4_K, Q6_K.
 bool has_q8_kernel(TensorType type);

@@ -95,9 +95,12 @@ void check_matmul(TensorType type, const Shape& sh, uint32_t seed) {
 
 TEST(FastKernels, MatmulMatchesReferenceForEveryTypeTargetAndShape) {
   // Block counts 1-3 end inside the first 4-block group of the AVX-512 VNNI layout; 7-9 give
-  // whole groups plus every tail length (and 2-3 super-blocks for the K-quants).
-  const Shape shapes[] = {{1, 1, 1},  {13, 3, 1}, {9, 2, 5}, {17, 1, 3}, {3, 1, 2}, {5, 2, 6},
-                          {4, 1, 15}, {6, 9, 5},  {3, 8, 4}, {2, 7, 1},  {5, 4, 9}};
+  // whole groups plus every tail length (and 2-3 super-blocks for the K-quants). From
+  // kLaneMinTokens tokens on, AVX-512 VNNI takes the lane layout: chunks of 16 blocks (512 or
+  // 256 elements) with partial last chunks (17, 35 blocks), row blocks and tails of 1-2 tokens.
+  const Shape shapes[] = {{1, 1, 1}, {13, 3, 1}, {9, 2, 5},   {17, 1, 3}, {3, 1, 2},
+                          {5, 2, 6}, {4, 1, 15}, {6, 9, 5},   {3, 8, 4},  {2, 7, 1},
+                          {5, 4, 9}, {9, 17, 8}, {7, 35, 10}, {2, 1, 31}, {11, 3, 12}};
   for_each_simd_target([&] {
     uint32_t seed = 100;
     for (TensorType type : kTypes)

@@ -1,0 +1,371 @@
+// AVX-512 VNNI products for many tokens (prefill, large batches): one int32 lane per scale block.
+//
+// The register tiles of simd_vnni-inl.h give each 32-element block 4 int32 lanes, so every 128
+// elements of a (row, token) pair cost 2 vpdpbusd but also a convert, a scale multiply and an
+// FMA, and each weight group is unpacked again for every 3 tokens. Here a block's elements all
+// land in ONE lane: register m holds elements 4m..4m+3 of 16 blocks, so 8 vpdpbusd (16-element
+// lanes: 4) finish 16 whole blocks before the one convert + multiply + FMA. The float work per
+// element drops 4x (2x for Q6_K, whose scales cover 16 elements).
+//
+// That layout cannot be read out of the GGUF blocks in registers cheaply, so a block of weight
+// rows (kRepackBytes, L2-sized) is rearranged into per-thread scratch once and then multiplied
+// with every token of the call; the model's mapped weights are still never copied as a whole.
+//
+// Activations are rearranged once per call into the same lane layout ("chunks" of 16 lanes):
+//   int8  y[S][64]       S = 8 (32-element lanes) or 4 (16-element lanes); register m, lane k:
+//                        elements 4m..4m+3 of the lane's block (zero past the row's end)
+//   int32 neg_sum[16]    -(sum of the lane's activation bytes), for the weights' bias
+//   f32   dx[16]         the lane's activation scale
+//   f32   xsum[16]       the lane's d_x * sum q (Q4_K's minimum terms; 32-element lanes only)
+// Weights in scratch, per row and chunk: u8 w[S][64] (the lane layout, biased unsigned as in
+// simd_vnni-inl.h), f32 scale[16], and f32 min[16] for Q4_K.
+//
+// Every (row, token) result takes the same operations in the same order whatever the tile
+// shape, the row block or the thread split, so results do not depend on them. They differ from
+// the few-token kernels' in the last bits (the order in which block sums are added).
+//
+// Included by simd_kernels.cpp inside namespace whale::simd::HWY_NAMESPACE::vnni (AVX3_DL).
+
+namespace lanes {
+
+// Geometry of an activation chunk for S dword registers per lane.
+template <int S>
+struct Chunk {
+  static constexpr int kLaneElems = 4 * S;
+  static constexpr int kElems = 16 * kLaneElems;
+  static constexpr int kNegSum = 64 * S, kDx = kNegSum + 64, kXSum = kDx + 64;
+  static constexpr int kBytes = kXSum + 64;
+};
+
+inline int64_t chunks_of(int64_t cols, int lane_elems) {
+  return (cols + 16 * lane_elems - 1) / (16 * lane_elems);
+}
+
+// Lanes of chunk c that hold elements of the row (its blocks are whole lanes).
+inline __mmask16 valid_lanes(int64_t cols, int64_t c, int lane_elems) {
+  const int64_t left = (cols - c * 16 * lane_elems) / lane_elems;
+  return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+}
+
+WHALE_VNNI_INLINE __m512i lane_index() {
+  return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+// Rearranges quantized activations (quantize_q8's q, d, sum) into chunks of S registers.
+template <int S>
+WHALE_VNNI_ATTR void pack(const int8_t* q, const float* d, const float* sum, int64_t n_rows,
+                          int64_t cols, uint8_t* out) {
+  using C = Chunk<S>;
+  const int64_t nb = cols / 32, n_chunks = chunks_of(cols, C::kLaneElems);
+  const __m512i ones = _mm512_set1_epi8(1);
+  // 16-element lanes: lane k takes block k / 2's scale
+  const __m512i half_block = _mm512_srli_epi32(lane_index(), 1);
+  for (int64_t t = 0; t < n_rows; ++t) {
+    for (int64_t c = 0; c < n_chunks; ++c) {
+      const __mmask16 valid = valid_lanes(cols, c, C::kLaneElems);
+      const int8_t* qc = q + t * cols + c * C::kElems;
+      uint8_t* o = out + (t * n_chunks + c) * C::kBytes;
+      __m512i isum = _mm512_setzero_si512();
+      for (int m = 0; m < S; ++m) {
+        // lane k's register m: dword S k + m of the chunk
+        const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(lane_index(), _mm512_set1_epi32(S)),
+                                             _mm512_set1_epi32(m));
+        const __m512i y = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, idx, qc, 4);
+        _mm512_store_si512(o + 64 * m, y);
+        isum = _mm512_dpbusd_epi32(isum, ones, y);
+      }
+      _mm512_store_si512(o + C::kNegSum, _mm512_sub_epi32(_mm512_setzero_si512(), isum));
+      const int64_t b0 = t * nb + c * C::kElems / 32;
+      if constexpr (S == 8) {
+        _mm512_store_ps(o + C::kDx, _mm512_maskz_loadu_ps(valid, d + b0));
+        _mm512_store_ps(o + C::kXSum, _mm512_maskz_loadu_ps(valid, sum + b0));
+      } else {
+        const int64_t blocks = std::min<int64_t>(8, nb - c * C::kElems / 32);
+        const __m512 d8 = _mm512_maskz_loadu_ps(__mmask16((1u << blocks) - 1), d + b0);
+        _mm512_store_ps(o + C::kDx, _mm512_maskz_permutexvar_ps(valid, half_block, d8));
+        _mm512_store_ps(o + C::kXSum, _mm512_setzero_ps());
+      }
+    }
+  }
+}
+
+// Weight formats: S, the bias shift (as in simd_vnni-inl.h: u = w + (1 << shift); -1: none),
+// and repack(), which writes one chunk of one row in the scratch layout.
+template <int kS, bool kMin>
+struct ScratchChunk {
+  static constexpr int S = kS;
+  static constexpr bool kHasMin = kMin;
+  static constexpr int kScale = 64 * S, kMinOff = kScale + 64;
+  static constexpr int kBytes = kScale + 64 + (kMin ? 64 : 0);
+};
+
+WHALE_VNNI_INLINE __m512i gather(__mmask16 valid, __m512i byte_offsets, const uint8_t* base) {
+  return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, byte_offsets, base, 1);
+}
+// The f16 in the low half of each gathered dword, as f32.
+WHALE_VNNI_INLINE __m512 f16_lanes(__m512i v) {
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+WHALE_VNNI_INLINE __m512i low4_32(__m512i v) {
+  return _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
+}
+WHALE_VNNI_INLINE __m512i high4_32(__m512i v) {
+  return _mm512_and_si512(_mm512_srli_epi32(v, 4), _mm512_set1_epi8(0x0F));
+}
+
+struct LQ8_0 : ScratchChunk<8, false> {
+  static constexpr int kBlockBytes = 34, kBiasShift = 7;
+  WHALE_VNNI_INLINE static void repack(const uint8_t* row, int64_t c, __mmask16 valid,
+                                       uint8_t* dst) {
+    const uint8_t* base = row + c * 16 * kBlockBytes;
+    const __m512i blk = _mm512_mullo_epi32(lane_index(), _mm512_set1_epi32(kBlockBytes));
+    const __m512i flip = _mm512_set1_epi8(char(0x80));
+    for (int m = 0; m < 8; ++m) {
+      const __m512i v = gather(valid, _mm512_add_epi32(blk, _mm512_set1_epi32(2 + 4 * m)), base);
+      _mm512_store_si512(dst + 64 * m, _mm512_xor_si512(v, flip));
+    }
+    _mm512_store_ps(dst + kScale, f16_lanes(gather(valid, blk, base)));
+  }
+};
+
+struct LQ4_0 : ScratchChunk<8, false> {
+  static constexpr int kBlockBytes = 18, kBiasShift = 3;
+  WHALE_VNNI_INLINE static void repack(const uint8_t* row, int64_t c, __mmask16 valid,
+                                       uint8_t* dst) {
+    const uint8_t* base = row + c * 16 * kBlockBytes;
+    const __m512i blk = _mm512_mullo_epi32(lane_index(), _mm512_set1_epi32(kBlockBytes));
+    for (int j = 0; j < 4; ++j) {  // low nibbles: elements 4j.., high: 16 + 4j..
+      const __m512i v = gather(valid, _mm512_add_epi32(blk, _mm512_set1_epi32(2 + 4 * j)), base);
+      _mm512_store_si512(dst + 64 * j, low4_32(v));
+      _mm512_store_si512(dst + 64 * (j + 4), high4_32(v));
+    }
+    _mm512_store_ps(dst + kScale, f16_lanes(gather(valid, blk, base)));
+  }
+};
+
+struct LQ5_0 : ScratchChunk<8, false> {
+  static constexpr int kBlockBytes = 22, kBiasShift = 4;
+  // The 4 bits of qh for elements e..e+3 as bit 4 of 4 bytes.
+  WHALE_VNNI_INLINE static __m512i fifth_bits(__m512i qh, int e) {
+    const __m512i nib = _mm512_and_si512(_mm512_srli_epi32(qh, unsigned(e)), _mm512_set1_epi32(15));
+    const __m512i spread = _mm512_mullo_epi32(nib, _mm512_set1_epi32(0x00204081));
+    return _mm512_slli_epi32(_mm512_and_si512(spread, _mm512_set1_epi32(0x01010101)), 4);
+  }
+  WHALE_VNNI_INLINE static void repack(const uint8_t* row, int64_t c, __mmask16 valid,
+                                       uint8_t* dst) {
+    const uint8_t* base = row + c * 16 * kBlockBytes;
+    const __m512i blk = _mm512_mullo_epi32(lane_index(), _mm512_set1_epi32(kBlockBytes));
+    const __m512i qh = gather(valid, _mm512_add_epi32(blk, _mm512_set1_epi32(2)), base);
+    for (int j = 0; j < 4; ++j) {
+      const __m512i v = gather(valid, _mm512_add_epi32(blk, _mm512_set1_epi32(6 + 4 * j)), base);
+      _mm512_store_si512(dst + 64 * j, _mm512_or_si512(low4_32(v), fifth_bits(qh, 4 * j)));
+      _mm512_store_si512(dst + 64 * (j + 4),
+                         _mm512_or_si512(high4_32(v), fifth_bits(qh, 16 + 4 * j)));
+    }
+    _mm512_store_ps(dst + kScale, f16_lanes(gather(valid, blk, base)));
+  }
+};
+
+// Q4_K: a chunk is 2 super-blocks; lane k is sub-block k % 8 of super-block k / 8.
+struct LQ4_K : ScratchChunk<8, true> {
+  static constexpr int kBlockBytes = 144, kBiasShift = -1;
+  WHALE_VNNI_INLINE static void repack(const uint8_t* row, int64_t c, __mmask16 valid,
+                                       uint8_t* dst) {
+    const uint8_t* base = row + c * 2 * kBlockBytes;
+    // sub-block s of super-block b: nibbles of qs[32 (s / 2) ..], qs at byte 16
+    alignas(64) static constexpr DwordIndex kQs = {
+        {16, 16, 48, 48, 80, 80, 112, 112, 160, 160, 192, 192, 224, 224, 256, 256}};
+    const __m512i qs = _mm512_load_si512(kQs.v);
+    for (int m = 0; m < 8; ++m) {
+      __m512i v = gather(valid, _mm512_add_epi32(qs, _mm512_set1_epi32(4 * m)), base);
+      v = _mm512_mask_srli_epi32(v, __mmask16(0xAAAA), v, 4);  // odd sub-blocks: high nibbles
+      _mm512_store_si512(dst + 64 * m, low4_32(v));
+    }
+    Q4_K::Unit u[2] = {};
+    for (int b = 0; b < 2; ++b)
+      if (valid >> (8 * b) & 1) Q4_K::prepare(base + b * kBlockBytes, u[b]);
+    _mm512_store_ps(dst + kScale,
+                    _mm512_insertf32x8(_mm512_castps256_ps512(u[0].scale), u[1].scale, 1));
+    _mm512_store_ps(dst + kMinOff,
+                    _mm512_insertf32x8(_mm512_castps256_ps512(u[0].min), u[1].min, 1));
+  }
+};
+
+// Q6_K: a chunk is one super-block; lane k is the 16 elements 16k.. (scale k). Element
+// 16k + l' (l' < 16) of half n = k / 8, 32-sub-block s = (k % 8) / 2 at l = 16 (k & 1) + l':
+// low bits ql[64 n + 32 (s & 1) + l] (>> 4 for s >= 2), high bits (qh[32 n + l] >> 2s) & 3.
+struct LQ6_K : ScratchChunk<4, false> {
+  static constexpr int kBlockBytes = 210, kBiasShift = 5;
+  static constexpr DwordIndex make(bool high) {
+    DwordIndex r{};
+    for (int k = 0; k < 16; ++k) {
+      const int n = k / 8, s = (k % 8) / 2, l = 16 * (k & 1);
+      r.v[k] = uint32_t(high ? 128 + 32 * n + l : 64 * n + 32 * (s & 1) + l);
+    }
+    return r;
+  }
+  static constexpr DwordIndex shifts(bool high) {
+    DwordIndex r{};
+    for (int k = 0; k < 16; ++k) {
+      const int s = (k % 8) / 2;
+      r.v[k] = uint32_t(high ? 2 * s : (s >= 2 ? 4 : 0));
+    }
+    return r;
+  }
+  WHALE_VNNI_INLINE static void repack(const uint8_t* row, int64_t c, __mmask16 valid,
+                                       uint8_t* dst) {
+    alignas(64) static constexpr DwordIndex kQl = make(false), kQh = make(true);
+    alignas(64) static constexpr DwordIndex kShiftQl = shifts(false), kShiftQh = shifts(true);
+    const uint8_t* base = row + c * kBlockBytes;
+    const __m512i ql = _mm512_load_si512(kQl.v), qh = _mm512_load_si512(kQh.v);
+    const __m512i sl = _mm512_load_si512(kShiftQl.v), sh = _mm512_load_si512(kShiftQh.v);
+    for (int m = 0; m < 4; ++m) {
+      const __m512i off = _mm512_set1_epi32(4 * m);
+      const __m512i lo =
+          _mm512_and_si512(_mm512_srlv_epi32(gather(valid, _mm512_add_epi32(ql, off), base), sl),
+                           _mm512_set1_epi8(0x0F));
+      const __m512i hi =
+          _mm512_and_si512(_mm512_srlv_epi32(gather(valid, _mm512_add_epi32(qh, off), base), sh),
+                           _mm512_set1_epi8(0x03));
+      _mm512_store_si512(dst + 64 * m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 4)));
+    }
+    const float d = _cvtsh_ss(uint16_t(base[208] | (base[209] << 8)));
+    const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(base + 192));
+    _mm512_store_ps(dst + kScale,
+                    _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(s8)), _mm512_set1_ps(d)));
+  }
+};
+
+// The lane sums of a, b, c and d as 4 floats. Each vector is summed by the same tree whatever
+// the others hold (the shuffles only move data), so a result does not depend on the tile shape.
+WHALE_VNNI_INLINE __m128 sum_lanes4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  // quads (128 bits): [a0+a2, a1+a3, b0+b2, b1+b3], then [a, b, c, d] with 4 partial sums each
+  const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)),
+                                  _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(1, 0, 1, 0)),
+                                  _mm512_shuffle_f32x4(c, d, _MM_SHUFFLE(3, 2, 3, 2)));
+  __m512 v = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, _MM_SHUFFLE(2, 0, 2, 0)),
+                           _mm512_shuffle_f32x4(ab, cd, _MM_SHUFFLE(3, 1, 3, 1)));
+  v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = _mm512_add_ps(v, _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1)));
+  const __m512i first = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_castps512_ps128(_mm512_permutexvar_ps(first, v));
+}
+
+// out[r * T + t] = row r . token t for R rows of scratch (row r at w0 + r * w_row_bytes) and T
+// tokens of packed activations (token t at x0 + t * x_tok_bytes), over n_chunks chunks.
+template <class F, int R, int T>
+WHALE_VNNI_ATTR void tile(const uint8_t* w0, int64_t w_row_bytes, const uint8_t* x0,
+                          int64_t x_tok_bytes, int64_t n_chunks, float* out) {
+  using C = Chunk<F::S>;
+  __m512 facc[R * T];
+  for (int i = 0; i < R * T; ++i) facc[i] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    const uint8_t* wc = w0 + c * F::kBytes;
+    const uint8_t* xc = x0 + c * C::kBytes;
+    __m512i acc[R * T];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      __m512i init = _mm512_setzero_si512();
+      if constexpr (F::kBiasShift >= 0)
+        init =
+            _mm512_slli_epi32(_mm512_load_si512(xc + t * x_tok_bytes + C::kNegSum), F::kBiasShift);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) acc[r * T + t] = init;
+    }
+#pragma GCC unroll 8
+    for (int m = 0; m < F::S; ++m) {
+      __m512i y[T];
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) y[t] = _mm512_load_si512(xc + t * x_tok_bytes + 64 * m);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m512i w = _mm512_load_si512(wc + r * w_row_bytes + 64 * m);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) acc[r * T + t] = _mm512_dpbusd_epi32(acc[r * T + t], w, y[t]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512 sw = _mm512_load_ps(wc + r * w_row_bytes + F::kScale);
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const __m512 dx = _mm512_load_ps(xc + t * x_tok_bytes + C::kDx);
+        __m512& a = facc[r * T + t];
+        a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r * T + t]), _mm512_mul_ps(sw, dx), a);
+        if constexpr (F::kHasMin)
+          a = _mm512_fnmadd_ps(_mm512_load_ps(wc + r * w_row_bytes + F::kMinOff),
+                               _mm512_load_ps(xc + t * x_tok_bytes + C::kXSum), a);
+      }
+    }
+  }
+  for (int i = 0; i < R * T; i += 4) {
+    const __m512 z = _mm512_setzero_ps();
+    const __m128 sums =
+        sum_lanes4(facc[i], i + 1 < R * T ? facc[i + 1] : z, i + 2 < R * T ? facc[i + 2] : z,
+                   i + 3 < R * T ? facc[i + 3] : z);
+    if (i + 4 <= R * T) {
+      _mm_storeu_ps(out + i, sums);
+    } else {
+      alignas(16) float rest[4];
+      _mm_store_ps(rest, sums);
+      for (int j = i; j < R * T; ++j) out[j] = rest[j - i];
+    }
+  }
+}
+
+// Scratch for one block of rearranged weight rows per thread: L2-sized so that the block stays
+// there while every token passes over it.
+constexpr int64_t kRepackBytes = 384 << 10;
+constexpr int kRows = 4, kTokens = 3;
+
+template <class F, int T>
+WHALE_VNNI_ATTR void tokens_over_rows(const uint8_t* scratch, int64_t w_row_bytes, int64_t rows,
+                                      const uint8_t* x0, int64_t x_tok_bytes, int64_t n_chunks,
+                                      int64_t t0, int64_t r0, float* y, int64_t y_stride) {
+  float out[kRows * T];
+  int64_t r = 0;
+  for (; r + kRows <= rows; r += kRows) {
+    tile<F, kRows, T>(scratch + r * w_row_bytes, w_row_bytes, x0, x_tok_bytes, n_chunks, out);
+    for (int i = 0; i < kRows; ++i)
+      for (int t = 0; t < T; ++t) y[(t0 + t) * y_stride + r0 + r + i] = out[i * T + t];
+  }
+  for (; r < rows; ++r) {
+    tile<F, 1, T>(scratch + r * w_row_bytes, w_row_bytes, x0, x_tok_bytes, n_chunks, out);
+    for (int t = 0; t < T; ++t) y[(t0 + t) * y_stride + r0 + r] = out[t];
+  }
+}
+
+template <class F>
+WHALE_VNNI_ATTR void matmul(const RowRange& w, const uint8_t* x_lanes, int64_t n_tok, float* y,
+                            int64_t y_stride) {
+  using C = Chunk<F::S>;
+  const int64_t n_chunks = chunks_of(w.cols, C::kLaneElems);
+  const int64_t w_row_bytes = n_chunks * F::kBytes, x_tok_bytes = n_chunks * C::kBytes;
+  const int64_t block_rows = std::max<int64_t>(kRows, kRepackBytes / w_row_bytes / kRows * kRows);
+  thread_local std::vector<uint8_t> storage;
+  storage.resize(size_t(block_rows * w_row_bytes) + 64);
+  uint8_t* scratch = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(storage.data()) + 63) &
+                                                ~uintptr_t(63));
+  for (int64_t r0 = w.row_begin; r0 < w.row_end; r0 += block_rows) {
+    const int64_t rows = std::min(block_rows, w.row_end - r0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t* row = w.data + size_t(r0 + r) * w.row_stride;
+      for (int64_t c = 0; c < n_chunks; ++c)
+        F::repack(row, c, valid_lanes(w.cols, c, C::kLaneElems),
+                  scratch + r * w_row_bytes + c * F::kBytes);
+    }
+    int64_t t = 0;
+    for (; t + kTokens <= n_tok; t += kTokens)
+      tokens_over_rows<F, kTokens>(scratch, w_row_bytes, rows, x_lanes + t * x_tok_bytes,
+                                   x_tok_bytes, n_chunks, t, r0, y, y_stride);
+    if (n_tok - t == 2)
+      tokens_over_rows<F, 2>(scratch, w_row_bytes, rows, x_lanes + t * x_tok_bytes, x_tok_bytes,
+                             n_chunks, t, r0, y, y_stride);
+    else if (n_tok - t == 1)
+      tokens_over_rows<F, 1>(scratch, w_row_bytes, rows, x_lanes + t * x_tok_bytes, x_tok_bytes,
+                             n_chunks, t, r0, y, y_stride);
+  }
+}
+
+}  // namespace lanes
