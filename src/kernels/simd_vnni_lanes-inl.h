@@ -318,6 +318,7 @@ WHALE_VNNI_ATTR void tile(const uint8_t* w0, int64_t w_row_bytes, const uint8_t*
 // there while every token passes over it.
 constexpr int64_t kRepackBytes = 384 << 10;
 constexpr int kRows = 4, kTokens = 3;
+constexpr int64_t kRepackAheadRows = 4;
 
 template <class F, int T>
 WHALE_VNNI_ATTR void tokens_over_rows(const uint8_t* scratch, int64_t w_row_bytes, int64_t rows,
@@ -351,6 +352,10 @@ WHALE_VNNI_ATTR void matmul(const RowRange& w, const uint8_t* x_lanes, int64_t n
     const int64_t rows = std::min(block_rows, w.row_end - r0);
     for (int64_t r = 0; r < rows; ++r) {
       const uint8_t* row = w.data + size_t(r0 + r) * w.row_stride;
+      // Gathers are not followed by the hardware prefetchers: fetch a later row meanwhile.
+      const uint8_t* ahead = row + kRepackAheadRows * w.row_stride;
+      for (size_t o = 0; o < w.row_stride; o += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(ahead + o), _MM_HINT_T0);
       for (int64_t c = 0; c < n_chunks; ++c)
         F::repack(row, c, valid_lanes(w.cols, c, C::kLaneElems),
                   scratch + r * w_row_bytes + c * F::kBytes);

@@ -98,9 +98,10 @@ TEST(FastKernels, MatmulMatchesReferenceForEveryTypeTargetAndShape) {
   // whole groups plus every tail length (and 2-3 super-blocks for the K-quants). From
   // kLaneMinTokens tokens on, AVX-512 VNNI takes the lane layout: chunks of 16 blocks (512 or
   // 256 elements) with partial last chunks (17, 35 blocks), row blocks and tails of 1-2 tokens.
-  const Shape shapes[] = {{1, 1, 1}, {13, 3, 1}, {9, 2, 5},   {17, 1, 3}, {3, 1, 2},
-                          {5, 2, 6}, {4, 1, 15}, {6, 9, 5},   {3, 8, 4},  {2, 7, 1},
-                          {5, 4, 9}, {9, 17, 8}, {7, 35, 10}, {2, 1, 31}, {11, 3, 12}};
+  const Shape shapes[] = {{1, 1, 1}, {13, 3, 1},  {9, 2, 5},   {17, 1, 3}, {3, 1, 2},
+                          {5, 2, 6}, {4, 1, 15},  {6, 9, 5},   {3, 8, 4},  {2, 7, 1},
+                          {5, 4, 9}, {9, 17, 16}, {7, 35, 17}, {2, 1, 31}, {11, 3, 18}};
+  static_assert(simd::kLaneMinTokens == 16, "the last four shapes are meant to use the lanes");
   for_each_simd_target([&] {
     uint32_t seed = 100;
     for (TensorType type : kTypes)
@@ -110,19 +111,22 @@ TEST(FastKernels, MatmulMatchesReferenceForEveryTypeTargetAndShape) {
 
 TEST(FastKernels, ThreadedMatmulEqualsSingleThreadedExactly) {
   // Rows are split across threads but each row is computed by the same code: bit-identical.
+  // (19 tokens: the lane layout, where a thread's rows start and end at other tile boundaries.)
   ThreadPool pool(3);
-  for (TensorType type : {TensorType::Q4_K, TensorType::Q8_0, TensorType::F16, TensorType::Q5_K}) {
-    SCOPED_TRACE(std::string(traits(type).name));
-    const int64_t rows = 67, cols = 512, n_tok = 2;
-    auto bytes = random_weight(type, rows, cols, 7);
-    auto w = make_matrix_view(type, bytes.data(), rows, cols);
-    ASSERT_TRUE(w.ok());
-    const auto x = random_vec(size_t(n_tok * cols), 8);
-    std::vector<float> one(size_t(n_tok * rows)), many(one.size());
-    matmul(w.value(), x.data(), n_tok, one.data());
-    matmul(w.value(), x.data(), n_tok, many.data(), &pool);
-    EXPECT_EQ(one, many);
-  }
+  for (int64_t n_tok : {int64_t(2), simd::kLaneMinTokens + 3})
+    for (TensorType type : {TensorType::Q4_K, TensorType::Q8_0, TensorType::F16, TensorType::Q5_K,
+                            TensorType::Q6_K, TensorType::Q4_0}) {
+      SCOPED_TRACE(std::string(traits(type).name) + " tokens " + std::to_string(n_tok));
+      const int64_t rows = 67, cols = 512;
+      auto bytes = random_weight(type, rows, cols, 7);
+      auto w = make_matrix_view(type, bytes.data(), rows, cols);
+      ASSERT_TRUE(w.ok());
+      const auto x = random_vec(size_t(n_tok * cols), 8);
+      std::vector<float> one(size_t(n_tok * rows)), many(one.size());
+      matmul(w.value(), x.data(), n_tok, one.data());
+      matmul(w.value(), x.data(), n_tok, many.data(), &pool);
+      EXPECT_EQ(one, many);
+    }
 }
 
 TEST(FastKernels, SharedInputProductsEqualSeparateOnesExactly) {
