@@ -269,53 +269,46 @@ namespace vnni {
 }  // namespace vnni
 #endif
 
+#if HWY_TARGET == HWY_AVX3_DL
+// The VNNI kernels of one weight type: the lane layout when the call made it (16+ tokens),
+// else the register tiles on the packed groups; false when neither layout was made.
+template <class Lanes, class Tiles>
+bool vnni_product(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64_t y_stride) {
+  const uint8_t* lanes = Lanes::S == 8 ? x.block_lanes : x.half_lanes;
+  if (lanes != nullptr)
+    vnni::lanes::matmul<Lanes>(w, lanes, n_tok, y, y_stride);
+  else if (x.packed != nullptr)
+    vnni::matvec<Tiles>(w, x, n_tok, y, y_stride);
+  return lanes != nullptr || x.packed != nullptr;
+}
+#endif
+
 void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64_t y_stride) {
 #if HWY_TARGET == HWY_AVX3_DL
   // Every type, decode included. (Q8_0 decode used to take the AVX2-style kernel below, which
   // kept more reads in flight than one-row VNNI tiles; VNNI decode tiles now stream 4 separate
   // rows and are faster: 1.5B Q8_0 decode 17.9-19.2 -> 18.9-20.8 tok/s, 5 alternating pairs.)
-  if (x.block_lanes != nullptr || x.half_lanes != nullptr) {
-    switch (w.type) {
-      case TensorType::Q8_0:
-        if (x.block_lanes)
-          return vnni::lanes::matmul<vnni::lanes::LQ8_0>(w, x.block_lanes, n_tok, y, y_stride);
-        break;
-      case TensorType::Q4_0:
-        if (x.block_lanes)
-          return vnni::lanes::matmul<vnni::lanes::LQ4_0>(w, x.block_lanes, n_tok, y, y_stride);
-        break;
-      case TensorType::Q5_0:
-        if (x.block_lanes)
-          return vnni::lanes::matmul<vnni::lanes::LQ5_0>(w, x.block_lanes, n_tok, y, y_stride);
-        break;
-      case TensorType::Q4_K:
-        if (x.block_lanes)
-          return vnni::lanes::matmul<vnni::lanes::LQ4_K>(w, x.block_lanes, n_tok, y, y_stride);
-        break;
-      case TensorType::Q6_K:
-        if (x.half_lanes)
-          return vnni::lanes::matmul<vnni::lanes::LQ6_K>(w, x.half_lanes, n_tok, y, y_stride);
-        break;
-      default:
-        break;
-    }
+  bool done = false;
+  switch (w.type) {
+    case TensorType::Q8_0:
+      done = vnni_product<vnni::lanes::LQ8_0, vnni::Q8_0>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q4_0:
+      done = vnni_product<vnni::lanes::LQ4_0, vnni::Q4_0>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q5_0:
+      done = vnni_product<vnni::lanes::LQ5_0, vnni::Q5_0>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q4_K:
+      done = vnni_product<vnni::lanes::LQ4_K, vnni::Q4_K>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q6_K:
+      done = vnni_product<vnni::lanes::LQ6_K, vnni::Q6_K>(w, x, n_tok, y, y_stride);
+      break;
+    default:
+      break;
   }
-  if (x.packed != nullptr) {
-    switch (w.type) {
-      case TensorType::Q8_0:
-        return vnni::matvec<vnni::Q8_0>(w, x, n_tok, y, y_stride);
-      case TensorType::Q4_0:
-        return vnni::matvec<vnni::Q4_0>(w, x, n_tok, y, y_stride);
-      case TensorType::Q5_0:
-        return vnni::matvec<vnni::Q5_0>(w, x, n_tok, y, y_stride);
-      case TensorType::Q4_K:
-        return vnni::matvec<vnni::Q4_K>(w, x, n_tok, y, y_stride);
-      case TensorType::Q6_K:
-        return vnni::matvec<vnni::Q6_K>(w, x, n_tok, y, y_stride);
-      default:
-        return;
-    }
-  }
+  if (done) return;
 #endif
 #if WHALE_X86_INT8
   switch (w.type) {
