@@ -46,46 +46,41 @@ uint8_t* grow_aligned(std::vector<uint8_t>& v, size_t n) {
 // Below this many tokens the activations are quantized by the calling thread alone.
 constexpr int64_t kMinParallelQuantize = 16;
 
-// lanes: which lane layouts the products need (bit 0: 32-element lanes, bit 1: 16-element).
+// need_block / need_half: the products read 32- / 16-element lanes (simd::lane_elems_of).
 // Tokens are independent, so with a pool they are quantized and rearranged in slices by all
 // threads (prefill: ~5% of the time when the caller did it alone while the others waited).
-simd::Q8Rows quantize_activations(const float* x, int64_t n_tok, int64_t cols, unsigned lanes,
-                                  ThreadPool* pool) {
+simd::Q8Rows quantize_activations(const float* x, int64_t n_tok, int64_t cols, bool need_block,
+                                  bool need_half, ThreadPool* pool) {
   thread_local Q8Scratch s;
   const size_t n = size_t(n_tok * cols), nb = n / 32;
   int8_t* q = grow(s.q, n);
   float* d = grow(s.d, nb);
   float* sum = grow(s.sum, nb);
-  const size_t block_bytes = lanes & 1 ? simd::q8_lane_bytes(n_tok, cols, 32) : 0;
-  const size_t half_bytes = lanes & 2 ? simd::q8_lane_bytes(n_tok, cols, 16) : 0;
-  // Only when every layout asked for exists (otherwise the products need the packed layout).
-  const bool use_lanes =
-      lanes != 0 && (block_bytes > 0) == bool(lanes & 1) && (half_bytes > 0) == bool(lanes & 2);
-  const size_t packed_bytes = use_lanes ? 0 : simd::q8_packed_bytes(n_tok, cols);
-  simd::Q8Rows r{q, d, sum, cols};
-  if (packed_bytes > 0) {
-    r.packed = grow(s.packed, packed_bytes);
-    r.packed_stride = int64_t(packed_bytes) / n_tok;
-  }
-  if (use_lanes && block_bytes > 0) r.block_lanes = grow_aligned(s.block_lanes, block_bytes);
-  if (use_lanes && half_bytes > 0) r.half_lanes = grow_aligned(s.half_lanes, half_bytes);
-  const int64_t block_stride = int64_t(block_bytes) / n_tok,
-                half_stride = int64_t(half_bytes) / n_tok;
+  // Targets without the lane layouts report 0 bytes for both; the products then read packed.
+  const size_t block_bytes = need_block ? simd::q8_lane_bytes(n_tok, cols, 32) : 0;
+  const size_t half_bytes = need_half ? simd::q8_lane_bytes(n_tok, cols, 16) : 0;
+  const size_t packed_bytes = block_bytes + half_bytes > 0 ? 0 : simd::q8_packed_bytes(n_tok, cols);
+  uint8_t* packed = packed_bytes > 0 ? grow(s.packed, packed_bytes) : nullptr;
+  uint8_t* block_lanes = block_bytes > 0 ? grow_aligned(s.block_lanes, block_bytes) : nullptr;
+  uint8_t* half_lanes = half_bytes > 0 ? grow_aligned(s.half_lanes, half_bytes) : nullptr;
   const int64_t bpr = cols / 32;  // scale blocks per row
   auto slice = [&](size_t begin, size_t end, int) {
     const int64_t t = int64_t(begin), rows = int64_t(end - begin);
-    uint8_t* packed = r.packed ? const_cast<uint8_t*>(r.packed) + t * r.packed_stride : nullptr;
-    simd::quantize_q8(x + t * cols, rows, cols, q + t * cols, d + t * bpr, sum + t * bpr, packed);
+    // token t's place in a layout of `bytes` for all n_tok tokens
+    const auto at = [&](uint8_t* p, size_t bytes) { return p + t * int64_t(bytes) / n_tok; };
+    simd::quantize_q8(x + t * cols, rows, cols, q + t * cols, d + t * bpr, sum + t * bpr,
+                      packed ? at(packed, packed_bytes) : nullptr);
     const simd::Q8Rows part{q + t * cols, d + t * bpr, sum + t * bpr, cols};
-    if (r.block_lanes)
-      simd::pack_q8_lanes(part, rows, 32, const_cast<uint8_t*>(r.block_lanes) + t * block_stride);
-    if (r.half_lanes)
-      simd::pack_q8_lanes(part, rows, 16, const_cast<uint8_t*>(r.half_lanes) + t * half_stride);
+    if (block_lanes) simd::pack_q8_lanes(part, rows, 32, at(block_lanes, block_bytes));
+    if (half_lanes) simd::pack_q8_lanes(part, rows, 16, at(half_lanes, half_bytes));
   };
   if (pool && pool->size() > 1 && n_tok >= kMinParallelQuantize)
     pool->parallel_for(size_t(n_tok), slice);
   else
     slice(0, size_t(n_tok), 0);
+  simd::Q8Rows r{q, d, sum, cols, packed, int64_t(packed_bytes) / n_tok};
+  r.block_lanes = block_lanes;
+  r.half_lanes = half_lanes;
   return r;
 }
 
@@ -160,17 +155,17 @@ void matmul_shared_input(std::span<const MatmulPart> parts, const float* x, int6
   if (n_tok <= 0 || parts.empty()) return;
   const int64_t cols = parts[0].w->cols;
   int64_t total_rows = 0;
-  bool need_q8 = false;
-  unsigned lanes = 0;
+  bool need_q8 = false, need_block = false, need_half = false;
   for (const MatmulPart& p : parts) {
     WHALE_CHECK(p.w->cols == cols, "matmul_shared_input: matrices differ in input width");
     total_rows += p.w->rows;
     need_q8 = need_q8 || simd::has_q8_kernel(p.w->type);
-    const int lane_elems = simd::lane_elems_of(p.w->type);
-    if (n_tok >= simd::kLaneMinTokens && lane_elems > 0) lanes |= lane_elems == 32 ? 1u : 2u;
+    const int lane_elems = n_tok >= simd::kLaneMinTokens ? simd::lane_elems_of(p.w->type) : 0;
+    need_block = need_block || lane_elems == 32;
+    need_half = need_half || lane_elems == 16;
   }
   const simd::Q8Rows q8 =
-      need_q8 ? quantize_activations(x, n_tok, cols, lanes, pool) : simd::Q8Rows{};
+      need_q8 ? quantize_activations(x, n_tok, cols, need_block, need_half, pool) : simd::Q8Rows{};
   // The parts' rows are numbered one after the other; a thread's block may span several parts.
   auto body = [&](size_t begin, size_t end, int) {
     int64_t first = 0;

@@ -35,7 +35,7 @@ struct Chunk {
   static constexpr int kLaneElems = 4 * S;
   static constexpr int kElems = 16 * kLaneElems;
   static constexpr int kNegSum = 64 * S, kDx = kNegSum + 64, kXSum = kDx + 64;
-  static constexpr int kBytes = kXSum + 64;
+  static constexpr int kBytes = kXSum + (S == 8 ? 64 : 0);  // xsum: Q4_K, 32-element lanes only
 };
 
 inline int64_t chunks_of(int64_t cols, int lane_elems) {
@@ -84,7 +84,6 @@ WHALE_VNNI_ATTR void pack(const int8_t* q, const float* d, const float* sum, int
         const int64_t blocks = std::min<int64_t>(8, nb - c * C::kElems / 32);
         const __m512 d8 = _mm512_maskz_loadu_ps(__mmask16((1u << blocks) - 1), d + b0);
         _mm512_store_ps(o + C::kDx, _mm512_maskz_permutexvar_ps(valid, half_block, d8));
-        _mm512_store_ps(o + C::kXSum, _mm512_setzero_ps());
       }
     }
   }
@@ -94,6 +93,7 @@ WHALE_VNNI_ATTR void pack(const int8_t* q, const float* d, const float* sum, int
 // and repack(), which writes one chunk of one row in the scratch layout.
 template <int kS, bool kMin>
 struct ScratchChunk {
+  static_assert(!kMin || kS == 8, "minimum terms read the xsum of 32-element lanes");
   static constexpr int S = kS;
   static constexpr bool kHasMin = kMin;
   static constexpr int kScale = 64 * S, kMinOff = kScale + 64;
@@ -350,9 +350,7 @@ WHALE_VNNI_ATTR void matmul(const RowRange& w, const uint8_t* x_lanes, int64_t n
   const int64_t w_row_bytes = n_chunks * F::kBytes, x_tok_bytes = n_chunks * C::kBytes;
   const int64_t block_rows = std::max<int64_t>(kRows, kRepackBytes / w_row_bytes / kRows * kRows);
   thread_local std::vector<uint8_t> storage;
-  storage.resize(size_t(block_rows * w_row_bytes) + 64);
-  uint8_t* scratch = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(storage.data()) + 63) &
-                                                ~uintptr_t(63));
+  uint8_t* scratch = grow_scratch(storage, size_t(block_rows * w_row_bytes));
   for (int64_t r0 = w.row_begin; r0 < w.row_end; r0 += block_rows) {
     const int64_t rows = std::min(block_rows, w.row_end - r0);
     for (int64_t r = 0; r < rows; ++r) {
