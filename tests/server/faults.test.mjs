@@ -150,7 +150,10 @@ test('kill -9 under keyed load: database intact, every received answer is in the
 });
 
 test('queued requests: SSE keep-alive comments, then 429 once --max-wait passes', async () => {
-  const s = await startServer(model, ['--max-batch', '1', '--max-wait', '2.5', '--keepalive', '1']);
+  // --ctx: the busy answer must outlast both waits (2 x 2.5 s); at the default 4096 tokens the
+  // tiny model reached its context limit in 4.7 s on a fast run of this machine and ended early.
+  const s = await startServer(model, ['--max-batch', '1', '--max-wait', '2.5', '--keepalive', '1',
+    '--ctx', '32768']);
   try {
     const ac = new AbortController();
     const busy = await fetch(s.url + '/v1/chat/completions', {
