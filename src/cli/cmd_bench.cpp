@@ -121,14 +121,16 @@ int membw(const Args& a, int64_t threads) {
     auto bw = measure_read_bandwidth(n, kMembwBufferBytes);
     if (!bw) return fail(bw.error());
     const std::string key = std::to_string(n);
-    j["read_gb_s"][key] = bw.value() / 1e9;
-    if (wt.known) j["roofline_tg_tok_s"][key] = bw.value() / wt.bytes_per_token;
+    const double bps = bw.value().bytes_per_s;
+    j["read_gb_s"][key] = bps / 1e9;
+    j["huge_pages"] = bw.value().huge_pages;
+    if (wt.known) j["roofline_tg_tok_s"][key] = bps / wt.bytes_per_token;
     if (!a.has("--json")) {
-      std::printf("read bandwidth, %d thread%s: %6.1f GB/s", n, n > 1 ? "s" : " ",
-                  bw.value() / 1e9);
+      std::printf("read bandwidth, %d thread%s, %s pages: %6.1f GB/s", n, n > 1 ? "s" : " ",
+                  bw.value().huge_pages ? "2 MiB" : "4 KiB", bps / 1e9);
       if (wt.known)
         std::printf("   decode roofline %.1f tok/s (%.0f MB of weights per token)",
-                    bw.value() / wt.bytes_per_token, wt.bytes_per_token / 1e6);
+                    bps / wt.bytes_per_token, wt.bytes_per_token / 1e6);
       std::printf("\n");
     }
   }

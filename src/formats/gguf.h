@@ -88,7 +88,9 @@ struct TensorView {
 
 class GgufFile {
  public:
-  static Result<GgufFile> open(const std::string& path);
+  // use: MappedFile::Use::kStreamedWeights when the file is opened to run the model.
+  static Result<GgufFile> open(const std::string& path,
+                               MappedFile::Use use = MappedFile::Use::kRandomAccess);
   // Parse from an existing buffer (used by fuzzers); `owner` keeps the bytes alive.
   static Result<GgufFile> parse(std::span<const uint8_t> bytes,
                                 std::shared_ptr<const void> owner = nullptr);

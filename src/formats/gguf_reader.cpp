@@ -197,8 +197,8 @@ std::string_view gguf_value_type_name(GgufValueType t) {
   return i < std::size(names) ? names[i] : "?";
 }
 
-Result<GgufFile> GgufFile::open(const std::string& path) {
-  auto mapped = MappedFile::open(path);
+Result<GgufFile> GgufFile::open(const std::string& path, MappedFile::Use use) {
+  auto mapped = MappedFile::open(path, use);
   if (!mapped) return mapped.error();
   std::shared_ptr<MappedFile> m = mapped.value();
   auto f = parse(m->bytes(), m);

@@ -227,7 +227,7 @@ Result<std::unique_ptr<WeightSource>> open_weight_source(const std::string& path
     if (!st) return Error{path + ": " + st.error().message};
     return std::unique_ptr<WeightSource>(std::move(src));
   }
-  auto file = GgufFile::open(path);
+  auto file = GgufFile::open(path, MappedFile::Use::kStreamedWeights);
   if (!file) return file.error();
   auto config = config_from_gguf(file.value());
   if (!config) return Error{path + ": " + config.error().message};

@@ -14,7 +14,12 @@ namespace whale {
 
 class MappedFile {
  public:
-  static Result<std::shared_ptr<MappedFile>> open(const std::string& path);
+  enum class Use {
+    kRandomAccess,     // metadata, tokenizers, conversion: mapped lazily in whatever pages
+    kStreamedWeights,  // read whole on every token: mapped up front, in 2 MiB pages if possible
+  };
+  static Result<std::shared_ptr<MappedFile>> open(const std::string& path,
+                                                  Use use = Use::kRandomAccess);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;

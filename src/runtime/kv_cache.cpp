@@ -26,17 +26,16 @@ Result<KvCache> KvCache::create(const KvLayout& layout, int64_t capacity) {
   KvCache c;
   c.layout_ = layout;
   c.capacity_ = capacity;
-  try {
-    // At least one float so an empty layout still counts as owned memory.
-    // Whole floats (an f16 cache of an odd size rounds up).
-    c.data_.assign(std::max<size_t>(1, size_t((bytes + sizeof(float) - 1) / sizeof(float))), 0.0f);
-    c.pages_.assign(1, c.data_.data());
-  } catch (const std::bad_alloc&) {
+  // At least one float so an empty layout still counts as owned memory; whole floats (an f16
+  // cache of an odd size rounds up). Fresh anonymous memory reads as zero.
+  c.data_ = HugeBuffer(std::max<size_t>(1, size_t((bytes + sizeof(float) - 1) / sizeof(float))) *
+                       sizeof(float));
+  if (!c.data_.data())
     return make_error(
         "cannot allocate %.1f MiB for a KV cache of %lld tokens (try a smaller "
         "--context)",
         double(bytes) / 1048576.0, (long long)capacity);
-  }
+  c.pages_.assign(1, static_cast<float*>(c.data_.data()));
   return c;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "model/model.h"
+#include "platform/huge_pages.h"
 #include "platform/result.h"
 
 namespace whale {
@@ -43,7 +44,7 @@ class KvCache {
   void set_length(int64_t n) { length_ = n; }
   // Memory this cache addresses (owned, or the mapped pages).
   size_t bytes() const {
-    return owned() ? data_.size() * sizeof(float) : pages_.size() * size_t(page_bytes(layout_));
+    return owned() ? data_.bytes() : pages_.size() * size_t(page_bytes(layout_));
   }
   const KvLayout& layout() const { return layout_; }
   KvView view() const {
@@ -66,12 +67,12 @@ class KvCache {
   static uint64_t bytes_for(const KvLayout& layout, int64_t capacity);
 
  private:
-  bool owned() const { return !data_.empty(); }
+  bool owned() const { return data_.data() != nullptr; }
 
   KvLayout layout_;
   int64_t capacity_ = 0;
   int64_t length_ = 0;
-  std::vector<float> data_;
+  HugeBuffer data_;  // decode streams through all of it per token
   std::vector<float*> pages_;
 };
 
