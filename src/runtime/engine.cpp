@@ -1,5 +1,7 @@
 #include "runtime/engine.h"
 
+#include <algorithm>
+
 namespace whale {
 
 Result<std::shared_ptr<const Engine>> Engine::load(const std::string& path, int n_threads,
@@ -65,6 +67,33 @@ Status validate_batch(const Batch& b, std::span<KvCache* const> caches, int64_t 
 Status Engine::forward(const Batch& batch, std::span<KvCache* const> caches, Workspace& ws,
                        std::vector<float>& logits, MlaForm form) const {
   WHALE_TRY(validate_batch(batch, caches, vocab_size(), kv_layout()));
+  const size_t wanted =
+      size_t(std::count(batch.want_logits.begin(), batch.want_logits.end(), true));
+  logits.resize(wanted * size_t(vocab_size()));
+  if (batch.size() <= size_t(kMaxForwardTokens)) {
+    forward_piece(batch, caches, ws, logits.data(), form);
+    return Status::Ok();
+  }
+  // A long batch goes through in pieces of kMaxForwardTokens in batch order: a sequence's later
+  // tokens attend to what its earlier pieces wrote, so the result is the whole batch's, and
+  // the workspace (~280 KB per token on the V2-Lite shape) stays bounded however long the
+  // prompt.
+  thread_local Batch piece;
+  float* piece_logits = logits.data();
+  for (size_t b = 0; b < batch.size(); b += size_t(kMaxForwardTokens)) {
+    const size_t e = std::min(batch.size(), b + size_t(kMaxForwardTokens));
+    piece.clear();
+    for (size_t i = b; i < e; ++i)
+      piece.add(batch.tokens[i], batch.positions[i], batch.seq_ids[i], batch.want_logits[i]);
+    forward_piece(piece, caches, ws, piece_logits, form);
+    piece_logits += size_t(std::count(piece.want_logits.begin(), piece.want_logits.end(), true)) *
+                    size_t(vocab_size());
+  }
+  return Status::Ok();
+}
+
+void Engine::forward_piece(const Batch& batch, std::span<KvCache* const> caches, Workspace& ws,
+                           float* logits, MlaForm form) const {
   const size_t n = batch.size();
   // Small per-call lists reused across calls (capacity is kept: steady-state calls do not
   // allocate).
@@ -75,7 +104,6 @@ Status Engine::forward(const Batch& batch, std::span<KvCache* const> caches, Wor
   rows.clear();
   for (size_t i = 0; i < n; ++i)
     if (batch.want_logits[i]) rows.push_back(int32_t(i));
-  logits.resize(rows.size() * size_t(vocab_size()));
 
   BatchView view;
   view.tokens = batch.tokens;
@@ -85,11 +113,10 @@ Status Engine::forward(const Batch& batch, std::span<KvCache* const> caches, Wor
   view.caches = views;
   view.mla_form = form;
   view.pool = pool_.get();
-  model_->forward(view, ws, logits.data());
+  model_->forward(view, ws, logits);
   // Positions are consecutive per sequence, so its last token sets the new length (a rewind
   // shortens it).
   for (size_t i = 0; i < n; ++i) caches[batch.seq_ids[i]]->set_length(batch.positions[i] + 1);
-  return Status::Ok();
 }
 
 }  // namespace whale

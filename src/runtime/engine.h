@@ -49,7 +49,15 @@ class Engine {
   Status forward(const Batch& batch, std::span<KvCache* const> caches, Workspace& ws,
                  std::vector<float>& logits, MlaForm form = MlaForm::kAuto) const;
 
+  // Longer batches are evaluated in pieces of this many tokens (same result, bounded memory).
+  static constexpr int64_t kMaxForwardTokens = 2048;
+
  private:
+  // One model pass over a validated batch of at most kMaxForwardTokens; its wanted rows of
+  // logits go to `logits`, in batch order.
+  void forward_piece(const Batch& batch, std::span<KvCache* const> caches, Workspace& ws,
+                     float* logits, MlaForm form) const;
+
   std::unique_ptr<Model> model_;
   KvType kv_type_ = KvType::kF32;
   // Shared by all callers; parallel regions from concurrent forward calls take turns.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -229,6 +230,46 @@ TEST_P(EngineTest, F16CacheLogitsStayCloseToF32) {
   EXPECT_GT(worst, 0.0);  // the values really are rounded
   EXPECT_LT(worst, 5e-3) << "largest logit difference relative to the largest logit";
   RecordProperty("worst_relative_difference", std::to_string(worst));
+}
+
+// A batch longer than kMaxForwardTokens runs in pieces: two sequences whose tokens straddle the
+// piece boundary give the logits each sequence gets alone, rows in batch order.
+TEST_P(EngineTest, LongBatchesRunInPiecesWithTheWholeBatchsLogits) {
+  auto engine = load(GetParam());
+  ASSERT_TRUE(engine);
+  const int64_t na = 1500, nb = Engine::kMaxForwardTokens - na + 300;
+  std::vector<int32_t> a, b;
+  for (int64_t i = 0; i < na; ++i) a.push_back(int32_t(1 + (i * 37) % 250));
+  for (int64_t i = 0; i < nb; ++i) b.push_back(int32_t(1 + (i * 91) % 250));
+  auto sa = Session::create(engine, na);
+  auto sb = Session::create(engine, nb);
+  ASSERT_TRUE(sa.ok() && sb.ok());
+  ASSERT_TRUE((*sa)->eval(a, true).ok());
+  ASSERT_TRUE((*sb)->eval(b, true).ok());
+
+  auto ca = KvCache::create(engine->kv_layout(), na);
+  auto cb = KvCache::create(engine->kv_layout(), nb);
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  KvCache* caches[2] = {&ca.value(), &cb.value()};
+  Batch batch;
+  for (int64_t i = 0; i < na; ++i) batch.add(a[size_t(i)], int32_t(i), 0, i == na - 1);
+  const int64_t split = Engine::kMaxForwardTokens - na;  // b's first token of the second piece
+  const std::vector<int64_t> wanted = {0, split - 1, split, nb - 1};
+  for (int64_t i = 0; i < nb; ++i)
+    batch.add(b[size_t(i)], int32_t(i), 1,
+              std::find(wanted.begin(), wanted.end(), i) != wanted.end());
+  ASSERT_GT(batch.size(), size_t(Engine::kMaxForwardTokens));
+  Workspace ws;
+  std::vector<float> logits;
+  ASSERT_TRUE(engine->forward(batch, caches, ws, logits).ok());
+  const size_t V = size_t(engine->vocab_size());
+  ASSERT_EQ(logits.size(), 5 * V);
+  auto row = [&](size_t i) { return std::span<const float>(logits.data() + i * V, V); };
+  expect_rows_near(row(0), (*sa)->logits(size_t(na - 1)), 1e-4);
+  for (size_t k = 0; k < wanted.size(); ++k)
+    expect_rows_near(row(k + 1), (*sb)->logits(size_t(wanted[k])), 1e-4);
+  EXPECT_EQ(caches[0]->length(), na);
+  EXPECT_EQ(caches[1]->length(), nb);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, EngineTest,
