@@ -8,6 +8,7 @@
 #include "formats/gguf.h"
 #include "formats/hf_checkpoint.h"
 #include "formats/hf_to_gguf.h"
+#include "platform/huge_pages.h"
 #include "quant/dequantize.h"
 
 namespace whale {
@@ -229,6 +230,12 @@ Result<std::unique_ptr<WeightSource>> open_weight_source(const std::string& path
   }
   auto file = GgufFile::open(path, MappedFile::Use::kStreamedWeights);
   if (!file) return file.error();
+  // The embedding table is read a row per token, unless it doubles as the output head.
+  const GgufTensorInfo* embd = file->find_tensor("token_embd.weight");
+  if (embd && file->find_tensor("output.weight")) {
+    const auto rows = file->view(*embd).data;
+    advise_small_pages(rows.data(), rows.size());
+  }
   auto config = config_from_gguf(file.value());
   if (!config) return Error{path + ": " + config.error().message};
   return std::unique_ptr<WeightSource>(

@@ -38,6 +38,19 @@ void advise_huge_pages(const void* p, size_t n) {
 #endif
 }
 
+void advise_small_pages(const void* p, size_t n) {
+#ifdef MADV_NOHUGEPAGE
+  if (!p || n == 0 || !huge_pages_wanted()) return;
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = uintptr_t(p) & ~(page - 1);
+  const uintptr_t end = (uintptr_t(p) + n + page - 1) & ~(page - 1);
+  (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_NOHUGEPAGE);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 int64_t huge_mapped_bytes(const void* p) {
   FILE* f = std::fopen("/proc/self/smaps", "r");
   if (!f) return -1;

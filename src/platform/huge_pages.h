@@ -13,6 +13,11 @@ namespace whale {
 // transparent huge pages ignores it, and so do we.
 void advise_huge_pages(const void* p, size_t n);
 
+// The opposite, for a range inside such a mapping that is read a row at a time (a token
+// embedding table): in 4 KiB pages only the rows used become resident, not whole 2 MiB pages.
+// The range is widened to whole 4 KiB pages.
+void advise_small_pages(const void* p, size_t n);
+
 // Bytes of the mapping that starts at p that the kernel maps with 2 MiB page-table entries
 // (FilePmdMapped + AnonHugePages in /proc/self/smaps); -1 when that cannot be read.
 int64_t huge_mapped_bytes(const void* p);

@@ -17,63 +17,54 @@ namespace whale {
 
 namespace {
 
-// Below this a file is not worth a populate pass (tests' tiny models, tokenizer files).
+// Below this a file is left alone (tests' tiny models): the probe is not worth its read.
 constexpr size_t kMinStreamedBytes = size_t(64) << 20;
-
-#ifdef MADV_POPULATE_READ
-// Whether this kernel and filesystem map the file in 2 MiB pages at all (ext4 does from Linux
-// 6.16 on, older ones never): one 2 MiB piece from the middle is dropped from the page cache
-// and read again through the advised mapping p. Costs one small read; a "no" keeps every later
-// start from re-reading the whole file in vain.
-bool huge_pages_possible(int fd, size_t size, uint8_t* p, int64_t huge_before) {
-  constexpr size_t kPiece = size_t(2) << 20;
-  const size_t off = (size / 2) & ~(kPiece - 1);
-  if (off + kPiece > size) return false;
-  (void)madvise(p + off, kPiece, MADV_DONTNEED);  // a shared file mapping: only unmaps
-  (void)posix_fadvise(fd, off_t(off), off_t(kPiece), POSIX_FADV_DONTNEED);
-  (void)madvise(p + off, kPiece, MADV_POPULATE_READ);
-  return huge_mapped_bytes(p) > huge_before;
-}
-#endif
 
 void* map_read_only(int fd, size_t size) {
   void* p = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
   return p == MAP_FAILED ? nullptr : p;
 }
 
-// Maps the whole file now (instead of page by page during the first forward pass) and advises
-// 2 MiB pages. Readahead under that advice fills the page cache with 2 MiB folios, which the
-// kernel then maps with one entry each; but a file already cached in small folios (just
-// downloaded, copied or converted) stays in them. Such a copy, where nobody else maps it, is
-// dropped and read again through the advised mapping: once per page-cache lifetime of the file,
-// about a disk read of it, for ~10-30% faster decoding afterwards (measured: 1.5B Q8_0
-// 18-24 -> 25-27 tok/s). Files larger than half the RAM are left lazy: populating them would
-// only evict themselves.
-void* map_for_streaming(int fd, size_t size, void* p, const std::string& path) {
+// Advises 2 MiB pages for the whole mapping. Readahead under that advice fills the page cache
+// with 2 MiB folios, which the kernel maps with one entry each; but a file already cached in
+// small folios (just downloaded, copied or converted) stays in them. A 2 MiB probe from the
+// middle of the file tells which case holds: mapped huge as it is (leave it), small but huge
+// once dropped and read again (then the kernel and filesystem can do it, ext4 from Linux 6.16:
+// drop the whole cached copy, which the first forward pass then reads back in 2 MiB folios,
+// once per page-cache lifetime of the file), or small either way (leave it). Files larger than
+// half the RAM are not probed: they do not stay cached anyway.
+void map_for_streaming(int fd, size_t size, uint8_t* p, const std::string& path) {
   advise_huge_pages(p, size);
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   const double ram = pages > 0 && page > 0 ? double(pages) * double(page) : 0.0;
-  if (!huge_pages_wanted() || size < kMinStreamedBytes || double(size) > ram / 2) return p;
+  if (!huge_pages_wanted() || size < kMinStreamedBytes || double(size) > ram / 2) return;
 #ifdef MADV_POPULATE_READ
-  if (madvise(p, size, MADV_POPULATE_READ) != 0) return p;  // kernel < 5.14: stay lazy
-  const int64_t huge = huge_mapped_bytes(p);
-  if (huge < 0 || uint64_t(huge) >= size / 2) return p;
-  if (!huge_pages_possible(fd, size, static_cast<uint8_t*>(p), huge)) return p;
-  std::fprintf(stderr,
-               "whale: %s is cached in small pages (%lld of %zu MiB in 2 MiB pages); reading it "
-               "again so it can be mapped in 2 MiB pages\n",
-               path.c_str(), (long long)(huge >> 20), size >> 20);
-  munmap(p, size);
-  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);  // drops only pages no process maps
-  p = map_read_only(fd, size);
-  if (!p) return nullptr;
-  advise_huge_pages(p, size);
-  (void)madvise(p, size, MADV_POPULATE_READ);
+  constexpr size_t kPiece = size_t(2) << 20;
+  const size_t off = (size / 2) & ~(kPiece - 1);
+  // MADV_DONTNEED on a shared file mapping only unmaps; POSIX_FADV_DONTNEED then drops the
+  // cached pages that no process maps.
+  auto drop = [&](size_t at, size_t n) {
+    (void)madvise(p + at, n, MADV_DONTNEED);
+    (void)posix_fadvise(fd, off_t(at), off_t(n), POSIX_FADV_DONTNEED);
+  };
+  if (madvise(p + off, kPiece, MADV_POPULATE_READ) != 0) return;  // kernel < 5.14
+  bool huge = huge_mapped_bytes(p) > 0;
+  if (!huge) {
+    drop(off, kPiece);
+    (void)madvise(p + off, kPiece, MADV_POPULATE_READ);
+    if (huge_mapped_bytes(p) > 0) {
+      std::fprintf(stderr,
+                   "whale: %s is cached in 4 KiB pages; dropping the cached copy so that it is "
+                   "read again in 2 MiB pages\n",
+                   path.c_str());
+      drop(0, size);
+    }
+  }
+  (void)madvise(p + off, kPiece, MADV_DONTNEED);  // the probe leaves nothing mapped
 #else
-  (void)path;
   (void)fd;
+  (void)path;
 #endif
-  return p;
 }
 
 }  // namespace
@@ -91,7 +82,8 @@ Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path, Us
   f->size_ = static_cast<size_t>(st.st_size);
   if (f->size_ > 0) {
     void* p = map_read_only(fd, f->size_);
-    if (p && use == Use::kStreamedWeights) p = map_for_streaming(fd, f->size_, p, path);
+    if (p && use == Use::kStreamedWeights)
+      map_for_streaming(fd, f->size_, static_cast<uint8_t*>(p), path);
     if (!p) {
       int e = errno;
       ::close(fd);

@@ -16,7 +16,7 @@ class MappedFile {
  public:
   enum class Use {
     kRandomAccess,     // metadata, tokenizers, conversion: mapped lazily in whatever pages
-    kStreamedWeights,  // read whole on every token: mapped up front, in 2 MiB pages if possible
+    kStreamedWeights,  // read whole on every token: in 2 MiB pages where the kernel can
   };
   static Result<std::shared_ptr<MappedFile>> open(const std::string& path,
                                                   Use use = Use::kRandomAccess);
