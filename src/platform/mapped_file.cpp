@@ -30,8 +30,8 @@ void* map_read_only(int fd, size_t size) {
 // small folios (just downloaded, copied or converted) stays in them. A 2 MiB probe from the
 // middle of the file tells which case holds: mapped huge as it is (leave it), small but huge
 // once dropped and read again (then the kernel and filesystem can do it, ext4 from Linux 6.16:
-// drop the whole cached copy, which the first forward pass then reads back in 2 MiB folios,
-// once per page-cache lifetime of the file), or small either way (leave it). Files larger than
+// drop the whole cached copy and read it back in 2 MiB folios, once per page-cache lifetime
+// of the file), or small either way (leave it). Files larger than
 // half the RAM are not probed: they do not stay cached anyway.
 void map_for_streaming(int fd, size_t size, uint8_t* p, const std::string& path) {
   advise_huge_pages(p, size);
@@ -54,10 +54,15 @@ void map_for_streaming(int fd, size_t size, uint8_t* p, const std::string& path)
     (void)madvise(p + off, kPiece, MADV_POPULATE_READ);
     if (huge_mapped_bytes(p) > 0) {
       std::fprintf(stderr,
-                   "whale: %s is cached in 4 KiB pages; dropping the cached copy so that it is "
-                   "read again in 2 MiB pages\n",
+                   "whale: %s is cached in 4 KiB pages; reading it again in 2 MiB pages (once "
+                   "while it stays cached)\n",
                    path.c_str());
       drop(0, size);
+      // Read back now rather than by whichever token first needs a page (an expert first
+      // routed to mid-generation would wait for the disk), then unmapped: the page cache keeps
+      // it, and only what the model touches counts as this process's memory.
+      (void)madvise(p, size, MADV_POPULATE_READ);
+      (void)madvise(p, size, MADV_DONTNEED);
     }
   }
   (void)madvise(p + off, kPiece, MADV_DONTNEED);  // the probe leaves nothing mapped
