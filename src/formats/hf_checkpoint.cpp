@@ -54,7 +54,7 @@ bool is_hf_dir(const std::string& path) {
   return file_exists(path + "/config.json");
 }
 
-Result<HfCheckpoint> HfCheckpoint::open(const std::string& dir) {
+Result<HfCheckpoint> HfCheckpoint::open(const std::string& dir, MappedFile::Use use) {
   HfCheckpoint ck;
   ck.dir_ = dir;
   if (!file_exists(dir + "/config.json"))
@@ -82,7 +82,7 @@ Result<HfCheckpoint> HfCheckpoint::open(const std::string& dir) {
 
   std::map<std::string, const SafetensorsFile*> shard_by_name;
   for (const auto& name : shard_names) {
-    auto f = SafetensorsFile::open(dir + "/" + name);
+    auto f = SafetensorsFile::open(dir + "/" + name, use);
     if (!f.ok()) return f.error();
     ck.shards_.push_back(std::make_unique<SafetensorsFile>(std::move(f.value())));
     const SafetensorsFile* shard = ck.shards_.back().get();

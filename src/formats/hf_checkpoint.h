@@ -16,7 +16,9 @@ namespace whale {
 
 class HfCheckpoint {
  public:
-  static Result<HfCheckpoint> open(const std::string& dir);
+  // use: MappedFile::Use::kStreamedWeights when the shards are opened to run the model.
+  static Result<HfCheckpoint> open(const std::string& dir,
+                                   MappedFile::Use use = MappedFile::Use::kRandomAccess);
 
   const ModelConfig& config() const { return config_; }
   const std::string& dir() const { return dir_; }

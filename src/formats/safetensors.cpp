@@ -121,8 +121,8 @@ uint64_t StTensor::n_elements() const {
   return n;
 }
 
-Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
-  auto mapped = MappedFile::open(path);
+Result<SafetensorsFile> SafetensorsFile::open(const std::string& path, MappedFile::Use use) {
+  auto mapped = MappedFile::open(path, use);
   if (!mapped.ok()) return mapped.error();
   auto file = mapped.value();
   return parse(file->bytes(), file, path);

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "platform/mapped_file.h"
 #include "platform/result.h"
 
 namespace whale {
@@ -39,7 +40,8 @@ struct StTensor {
 
 class SafetensorsFile {
  public:
-  static Result<SafetensorsFile> open(const std::string& path);
+  static Result<SafetensorsFile> open(const std::string& path,
+                                      MappedFile::Use use = MappedFile::Use::kRandomAccess);
   // Parse an in-memory image (fuzzers, tests); `owner` keeps the bytes alive. `label` names
   // the source in error messages.
   static Result<SafetensorsFile> parse(std::span<const uint8_t> bytes,

@@ -221,7 +221,7 @@ bool is_directory(const std::string& path) {
 
 Result<std::unique_ptr<WeightSource>> open_weight_source(const std::string& path) {
   if (is_directory(path)) {
-    auto ck = HfCheckpoint::open(path);
+    auto ck = HfCheckpoint::open(path, MappedFile::Use::kStreamedWeights);
     if (!ck) return ck.error();
     auto src = std::make_unique<HfWeightSource>(std::move(ck.value()));
     Status st = src->index();
