@@ -81,8 +81,7 @@ HugeBuffer::HugeBuffer(size_t bytes) {
   // mappings; huge pages do not matter in such a build.
   data_ = std::calloc(1, bytes);
   if (data_) bytes_ = bytes;
-  return;
-#endif
+#else
   // Over-allocate by one huge page so the buffer can start on a 2 MiB boundary, then give the
   // slack on both sides back.
   const size_t padded = bytes + kHugePage;
@@ -97,6 +96,7 @@ HugeBuffer::HugeBuffer(size_t bytes) {
   data_ = reinterpret_cast<void*>(start);
   bytes_ = bytes;
   advise_huge_pages(data_, bytes_);
+#endif
 }
 
 void HugeBuffer::release() {

@@ -31,8 +31,8 @@ void* map_read_only(int fd, size_t size) {
 // middle of the file tells which case holds: mapped huge as it is (leave it), small but huge
 // once dropped and read again (then the kernel and filesystem can do it, ext4 from Linux 6.16:
 // drop the whole cached copy and read it back in 2 MiB folios, once per page-cache lifetime
-// of the file), or small either way (leave it). Files larger than
-// half the RAM are not probed: they do not stay cached anyway.
+// of the file), or small either way (leave it). Files larger than half the RAM are not
+// probed: they do not stay cached anyway.
 void map_for_streaming(int fd, size_t size, uint8_t* p, const std::string& path) {
   advise_huge_pages(p, size);
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
@@ -48,8 +48,7 @@ void map_for_streaming(int fd, size_t size, uint8_t* p, const std::string& path)
     (void)posix_fadvise(fd, off_t(at), off_t(n), POSIX_FADV_DONTNEED);
   };
   if (madvise(p + off, kPiece, MADV_POPULATE_READ) != 0) return;  // kernel < 5.14
-  bool huge = huge_mapped_bytes(p) > 0;
-  if (!huge) {
+  if (huge_mapped_bytes(p) <= 0) {  // cached small, or not cached: read the probe again
     drop(off, kPiece);
     (void)madvise(p + off, kPiece, MADV_POPULATE_READ);
     if (huge_mapped_bytes(p) > 0) {

@@ -70,31 +70,23 @@ Status Engine::forward(const Batch& batch, std::span<KvCache* const> caches, Wor
   const size_t wanted =
       size_t(std::count(batch.want_logits.begin(), batch.want_logits.end(), true));
   logits.resize(wanted * size_t(vocab_size()));
-  if (batch.size() <= size_t(kMaxForwardTokens)) {
-    forward_piece(batch, caches, ws, logits.data(), form);
-    return Status::Ok();
-  }
   // A long batch goes through in pieces of kMaxForwardTokens in batch order: a sequence's later
   // tokens attend to what its earlier pieces wrote, so the result is the whole batch's, and
   // the workspace (~280 KB per token on the V2-Lite shape) stays bounded however long the
   // prompt.
-  thread_local Batch piece;
   float* piece_logits = logits.data();
   for (size_t b = 0; b < batch.size(); b += size_t(kMaxForwardTokens)) {
     const size_t e = std::min(batch.size(), b + size_t(kMaxForwardTokens));
-    piece.clear();
-    for (size_t i = b; i < e; ++i)
-      piece.add(batch.tokens[i], batch.positions[i], batch.seq_ids[i], batch.want_logits[i]);
-    forward_piece(piece, caches, ws, piece_logits, form);
-    piece_logits += size_t(std::count(piece.want_logits.begin(), piece.want_logits.end(), true)) *
-                    size_t(vocab_size());
+    piece_logits +=
+        forward_piece(batch, b, e, caches, ws, piece_logits, form) * size_t(vocab_size());
   }
   return Status::Ok();
 }
 
-void Engine::forward_piece(const Batch& batch, std::span<KvCache* const> caches, Workspace& ws,
-                           float* logits, MlaForm form) const {
-  const size_t n = batch.size();
+size_t Engine::forward_piece(const Batch& batch, size_t begin, size_t end,
+                             std::span<KvCache* const> caches, Workspace& ws, float* logits,
+                             MlaForm form) const {
+  const size_t n = end - begin;
   // Small per-call lists reused across calls (capacity is kept: steady-state calls do not
   // allocate).
   thread_local std::vector<KvView> views;
@@ -103,12 +95,12 @@ void Engine::forward_piece(const Batch& batch, std::span<KvCache* const> caches,
   for (size_t s = 0; s < caches.size(); ++s) views[s] = caches[s] ? caches[s]->view() : KvView{};
   rows.clear();
   for (size_t i = 0; i < n; ++i)
-    if (batch.want_logits[i]) rows.push_back(int32_t(i));
+    if (batch.want_logits[begin + i]) rows.push_back(int32_t(i));
 
   BatchView view;
-  view.tokens = batch.tokens;
-  view.positions = batch.positions;
-  view.seq_ids = batch.seq_ids;
+  view.tokens = std::span<const int32_t>(batch.tokens).subspan(begin, n);
+  view.positions = std::span<const int32_t>(batch.positions).subspan(begin, n);
+  view.seq_ids = std::span<const int32_t>(batch.seq_ids).subspan(begin, n);
   view.logit_rows = rows;
   view.caches = views;
   view.mla_form = form;
@@ -116,7 +108,8 @@ void Engine::forward_piece(const Batch& batch, std::span<KvCache* const> caches,
   model_->forward(view, ws, logits);
   // Positions are consecutive per sequence, so its last token sets the new length (a rewind
   // shortens it).
-  for (size_t i = 0; i < n; ++i) caches[batch.seq_ids[i]]->set_length(batch.positions[i] + 1);
+  for (size_t i = begin; i < end; ++i) caches[batch.seq_ids[i]]->set_length(batch.positions[i] + 1);
+  return rows.size();
 }
 
 }  // namespace whale

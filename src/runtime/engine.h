@@ -53,10 +53,11 @@ class Engine {
   static constexpr int64_t kMaxForwardTokens = 2048;
 
  private:
-  // One model pass over a validated batch of at most kMaxForwardTokens; its wanted rows of
-  // logits go to `logits`, in batch order.
-  void forward_piece(const Batch& batch, std::span<KvCache* const> caches, Workspace& ws,
-                     float* logits, MlaForm form) const;
+  // One model pass over tokens [begin, end) of a validated batch (at most kMaxForwardTokens);
+  // their wanted rows of logits go to `logits` in batch order. Returns how many rows.
+  size_t forward_piece(const Batch& batch, size_t begin, size_t end,
+                       std::span<KvCache* const> caches, Workspace& ws, float* logits,
+                       MlaForm form) const;
 
   std::unique_ptr<Model> model_;
   KvType kv_type_ = KvType::kF32;
