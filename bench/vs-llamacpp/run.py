@@ -2,7 +2,7 @@
 """whale vs llama.cpp on random-weight models with the exact shapes of released models.
 
   run.py --whale BUILD/whale --work DIR [-t 2] [-p 512] [-n 128] [-r 3] [--layers N]
-         [--only NAME[,NAME...]] [--long] [--kv-type f32|f16] [--pairs K]
+         [--only NAME[,NAME...]] [--long] [--kv-type f32|f16|bf16] [--pairs K]
 
 Models (made by make_model.py into DIR on first use, ~1-9 GB each):
   qwen1.5b-q8_0 qwen1.5b-q4_0 qwen1.5b-q4_k_m   DeepSeek-R1-Distill-Qwen-1.5B shapes
@@ -82,7 +82,7 @@ def main():
     ap.add_argument("--layers", type=int)
     ap.add_argument("--only")
     ap.add_argument("--long", action="store_true")
-    ap.add_argument("--kv-type", default="f32", choices=["f32", "f16"])
+    ap.add_argument("--kv-type", default="f32", choices=["f32", "f16", "bf16"])
     ap.add_argument("--pairs", type=int, default=1)
     ARGS = a = ap.parse_args()
     a.whale = os.path.abspath(a.whale)

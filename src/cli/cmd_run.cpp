@@ -1,6 +1,6 @@
 // whale run --model M [-p TEXT] [--raw] [--temp T] [--top-k K] [--top-p P] [--min-p P]
 //           [--repeat-penalty R] [--seed S] [--max-tokens N] [--ctx N] [--stop S] [--threads N]
-//           [--kv-type f32|f16]
+//           [--kv-type f32|f16|bf16]
 //           [--verbose]
 //
 // With -p: one answer to TEXT, streamed to stdout. Without -p: a chat on stdin, one user turn

@@ -1,7 +1,7 @@
 // whale serve [--model M] [--host 127.0.0.1] [--port 8080] [--ctx N] [--kv-memory MIB]
 //             [--max-batch N] [--max-queue N] [--max-wait S] [--prefill-chunk N] [--auth]
 //             [--db PATH] [--threads N] [--keepalive S] [--max-body MIB] [--read-timeout S]
-//             [--request-timeout S] [--kv-idle S] [--kv-type f32|f16]
+//             [--request-timeout S] [--kv-idle S] [--kv-type f32|f16|bf16]
 //
 // --kv-type f16 stores keys and values as f16: half the KV memory (twice the sequences or
 // context in the same --kv-memory) and half the bytes decode attention reads, at the cost of

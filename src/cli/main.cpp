@@ -23,25 +23,25 @@ const std::vector<Command>& all_commands() {
       {"quantize", cmd_quantize, "whale quantize IN.gguf OUT.gguf T"},
       {"logits", cmd_logits,
        "whale logits --model M --tokens 1,2,3 --out F.f32 [--decode] [--mla absorbed|expanded] "
-       "[--kv-type f32|f16]"},
+       "[--kv-type f32|f16|bf16]"},
       {"run", cmd_run,
        "whale run --model M [-p TEXT] [--raw] [--temp T] [--top-k K] [--top-p P] [--min-p P] "
        "[--repeat-penalty R] [--seed S] [--max-tokens N] [--ctx N] [--stop S] [--threads N] "
-       "[--kv-type f32|f16] [--verbose]   "
+       "[--kv-type f32|f16|bf16] [--verbose]   "
        "chat (stdin without -p) or completion"},
       {"perplexity", cmd_perplexity,
        "whale perplexity --model M --file F [--ctx N] [--batch N] [--threads N] "
-       "[--kv-type f32|f16]   llama.cpp-style perplexity"},
+       "[--kv-type f32|f16|bf16]   llama.cpp-style perplexity"},
       {"serve", cmd_serve,
        "whale serve [--model M] [--host H] [--port P] [--ctx N] [--kv-memory MIB] [--max-batch N] "
-       "[--max-queue N] [--max-wait S] [--kv-type f32|f16] [--auth] [--db PATH]   "
+       "[--max-queue N] [--max-wait S] [--kv-type f32|f16|bf16] [--auth] [--db PATH]   "
        "OpenAI/DeepSeek-compatible API"},
       {"keys", cmd_keys,
        "whale keys create [--name N] [--rpm R] [--tpm T] | list | revoke ID   [--db PATH]   "
        "API keys for whale serve"},
       {"bench", cmd_bench,
        "whale bench --model M [-p 512] [-n 128] [-t THREADS] [-r REPS] [-b BATCH] "
-       "[--kv-type f32|f16] [--json]   prompt and generation speed (tok/s, GB/s, GFLOP/s)"},
+       "[--kv-type f32|f16|bf16] [--json]   prompt and generation speed (tok/s, GB/s, GFLOP/s)"},
   };
   return commands;
 }

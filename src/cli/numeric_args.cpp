@@ -30,7 +30,8 @@ Result<KvType> kv_type_option(const Args& a) {
   const std::string text = a.get_or("--kv-type", "f32");
   if (text == "f32") return KvType::kF32;
   if (text == "f16") return KvType::kF16;
-  return make_error("--kv-type: expected f32 or f16, got '%s'", text.c_str());
+  if (text == "bf16") return KvType::kBF16;
+  return make_error("--kv-type: expected f32, f16 or bf16, got '%s'", text.c_str());
 }
 
 }  // namespace whale::cli

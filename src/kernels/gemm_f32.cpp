@@ -173,6 +173,11 @@ void GemmAbtF16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, co
   gemm_abt<F16Load>(M, N, K, a, lda, reinterpret_cast<const uint8_t*>(b), ldb, c, ldc, alpha);
 }
 
+void GemmAbtBF16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* b,
+                 int64_t ldb, float* c, int64_t ldc, float alpha) {
+  gemm_abt<BF16Load>(M, N, K, a, lda, reinterpret_cast<const uint8_t*>(b), ldb, c, ldc, alpha);
+}
+
 #if !HWY_HAVE_SCALABLE
 // c rows [0, MR), columns [0, 2L) += a (MR rows) x b (K rows of the same columns). Each element
 // is one multiply-add chain along k, like ab_1x1v.
@@ -250,6 +255,11 @@ void GemmAbAcc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, con
 void GemmAbAccF16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* b,
                   int64_t ldb, float* c, int64_t ldc) {
   gemm_ab_acc<F16Load>(M, N, K, a, lda, reinterpret_cast<const uint8_t*>(b), ldb, c, ldc);
+}
+
+void GemmAbAccBF16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+                   const uint16_t* b, int64_t ldb, float* c, int64_t ldc) {
+  gemm_ab_acc<BF16Load>(M, N, K, a, lda, reinterpret_cast<const uint8_t*>(b), ldb, c, ldc);
 }
 
 float OnlineSoftmaxBlock(float* s, int64_t n, int64_t n_pad, float* max, float* sum) {
@@ -340,6 +350,8 @@ HWY_EXPORT(GemmAbt);
 HWY_EXPORT(GemmAbAcc);
 HWY_EXPORT(GemmAbtF16);
 HWY_EXPORT(GemmAbAccF16);
+HWY_EXPORT(GemmAbtBF16);
+HWY_EXPORT(GemmAbAccBF16);
 HWY_EXPORT(NarrowF16);
 HWY_EXPORT(WidenHalf);
 HWY_EXPORT(OnlineSoftmaxBlock);
@@ -392,6 +404,17 @@ void gemm_f32_abt_f16(int64_t M, int64_t N, int64_t K, const float* a, int64_t l
 void gemm_f32_ab_acc_f16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
                          const uint16_t* b, int64_t ldb, float* c, int64_t ldc) {
   if (M > 0 && N > 0 && K > 0) HWY_DYNAMIC_DISPATCH(GemmAbAccF16)(M, N, K, a, lda, b, ldb, c, ldc);
+}
+
+void gemm_f32_abt_bf16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+                       const uint16_t* b, int64_t ldb, float* c, int64_t ldc, float alpha) {
+  if (M > 0 && N > 0) HWY_DYNAMIC_DISPATCH(GemmAbtBF16)(M, N, K, a, lda, b, ldb, c, ldc, alpha);
+}
+
+void gemm_f32_ab_acc_bf16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+                          const uint16_t* b, int64_t ldb, float* c, int64_t ldc) {
+  if (M > 0 && N > 0 && K > 0)
+    HWY_DYNAMIC_DISPATCH(GemmAbAccBF16)(M, N, K, a, lda, b, ldb, c, ldc);
 }
 
 void narrow_f32_to_f16(const float* src, uint16_t* dst, int64_t n) {

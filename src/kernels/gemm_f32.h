@@ -31,6 +31,11 @@ void gemm_f32_abt_f16(int64_t M, int64_t N, int64_t K, const float* a, int64_t l
                       const uint16_t* b, int64_t ldb, float* c, int64_t ldc, float alpha);
 void gemm_f32_ab_acc_f16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
                          const uint16_t* b, int64_t ldb, float* c, int64_t ldc);
+// And with b in bf16 (gemm_bf16.cpp's path on CPUs without bf16 dot products).
+void gemm_f32_abt_bf16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+                       const uint16_t* b, int64_t ldb, float* c, int64_t ldc, float alpha);
+void gemm_f32_ab_acc_bf16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+                          const uint16_t* b, int64_t ldb, float* c, int64_t ldc);
 
 // dst[i] = src[i] as f16 (round to nearest even), magnitudes past f16's range saturating at
 // +-65504: what an f16 KV cache stores.
@@ -48,7 +53,7 @@ float online_softmax_block(float* s, int64_t n, int64_t n_pad, float* max, float
 float online_softmax_block_reference(float* s, int64_t n, int64_t n_pad, float* max, float* sum);
 
 // Asks for bytes [p, p + bytes) to be brought into L2 ahead of use (a hint: no effect on
-// results). Attention streams a long cache from memory: the next key block (f32 or f16 rows) is
+// results). Attention streams a long cache from memory: the next key block (f32, f16 or bf16 rows) is
 // requested while the current one is being multiplied, which the hardware prefetchers did not
 // do for rows read in 4-row tiles.
 void prefetch_bytes(const void* p, int64_t bytes);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/gemm_bf16.h"
 #include "kernels/gemm_f32.h"
 #include "kernels/kernels.h"
 
@@ -28,26 +29,39 @@ void RowSource::read(int64_t j, float* dst, int64_t n) const {
 
 namespace {
 
-// scores[., 0..run) = scale * q . key rows [i, i + run), keys in f32 or f16.
+// scores[., 0..run) = scale * q . key rows [i, i + run), keys in f32, f16 or bf16 (a bf16
+// cache's scores are computed in bf16: gemm_bf16.h).
 void key_scores(int64_t n_rows, int64_t run, int64_t dk, const float* q, int64_t ldq,
                 const RowSource& keys, int64_t i, float* scores, int64_t lds, float scale) {
-  if (keys.half())
-    gemm_f32_abt_f16(n_rows, run, dk, q, ldq, static_cast<const uint16_t*>(keys.row(i)),
-                     keys.stride, scores, lds, scale);
-  else
-    gemm_f32_abt(n_rows, run, dk, q, ldq, static_cast<const float*>(keys.row(i)), keys.stride,
-                 scores, lds, scale);
+  const void* rows = keys.row(i);
+  switch (keys.type()) {
+    case KvType::kF16:
+      return gemm_f32_abt_f16(n_rows, run, dk, q, ldq, static_cast<const uint16_t*>(rows),
+                              keys.stride, scores, lds, scale);
+    case KvType::kBF16:
+      return gemm_bf16_abt(n_rows, run, dk, q, ldq, static_cast<const uint16_t*>(rows), keys.stride,
+                           scores, lds, scale);
+    case KvType::kF32:
+      return gemm_f32_abt(n_rows, run, dk, q, ldq, static_cast<const float*>(rows), keys.stride,
+                          scores, lds, scale);
+  }
 }
 
 // out[., 0..dv) += p[., 0..run) x value rows [i, i + run).
 void add_values(int64_t n_rows, int64_t dv, int64_t run, const float* p, int64_t ldp,
                 const RowSource& values, int64_t i, float* out, int64_t ldo) {
-  if (values.half())
-    gemm_f32_ab_acc_f16(n_rows, dv, run, p, ldp, static_cast<const uint16_t*>(values.row(i)),
-                        values.stride, out, ldo);
-  else
-    gemm_f32_ab_acc(n_rows, dv, run, p, ldp, static_cast<const float*>(values.row(i)),
-                    values.stride, out, ldo);
+  const void* rows = values.row(i);
+  switch (values.type()) {
+    case KvType::kF16:
+      return gemm_f32_ab_acc_f16(n_rows, dv, run, p, ldp, static_cast<const uint16_t*>(rows),
+                                 values.stride, out, ldo);
+    case KvType::kBF16:
+      return gemm_bf16_ab_acc(n_rows, dv, run, p, ldp, static_cast<const uint16_t*>(rows),
+                              values.stride, out, ldo);
+    case KvType::kF32:
+      return gemm_f32_ab_acc(n_rows, dv, run, p, ldp, static_cast<const float*>(rows),
+                             values.stride, out, ldo);
+  }
 }
 
 }  // namespace

@@ -13,7 +13,7 @@
 namespace whale {
 
 // Where row j of the keys (or values) lives: a column of a layer of a sequence's KV cache, read
-// in place (row = cache->cell(layer, j, column) + offset values; f32 or f16 as the cache
+// in place (row = cache->cell(layer, j, column) + offset values; f32, f16 or bf16 as the cache
 // stores them), or a dense f32 scratch matrix (row = base + j * stride + offset).
 struct RowSource {
   const KvView* cache = nullptr;
@@ -31,8 +31,8 @@ struct RowSource {
     return {nullptr, 0, 0, base, stride, 0};
   }
 
-  // Rows hold f16 values (an f16 cache) rather than f32.
-  bool half() const { return cache && cache->type == KvType::kF16; }
+  // How the rows' values are stored (a dense matrix is f32).
+  KvType type() const { return cache ? cache->type : KvType::kF32; }
   int64_t value_bytes() const { return cache ? cache->value_bytes() : int64_t(sizeof(float)); }
   const void* row(int64_t j) const {
     if (!cache) return base + j * stride + offset;

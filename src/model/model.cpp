@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "kernels/gemm_bf16.h"
 #include "kernels/gemm_f32.h"
 #include "model/weight_source.h"
 
@@ -12,6 +13,8 @@ void KvView::store(int64_t layer, int64_t pos, int64_t column, const float* src,
   char* dst = static_cast<char*>(cell(layer, pos, column)) + offset * value_bytes();
   if (type == KvType::kF16)
     narrow_f32_to_f16(src, reinterpret_cast<uint16_t*>(dst), n);
+  else if (type == KvType::kBF16)
+    narrow_f32_to_bf16(src, reinterpret_cast<uint16_t*>(dst), n);
   else
     std::memcpy(dst, src, size_t(n) * sizeof(float));
 }
@@ -19,8 +22,8 @@ void KvView::store(int64_t layer, int64_t pos, int64_t column, const float* src,
 void KvView::load(int64_t layer, int64_t pos, int64_t column, float* dst, int64_t n,
                   int64_t offset) const {
   const char* src = static_cast<const char*>(cell(layer, pos, column)) + offset * value_bytes();
-  if (type == KvType::kF16)
-    widen_half_to_f32(src, false, dst, n);
+  if (type != KvType::kF32)
+    widen_half_to_f32(src, type == KvType::kBF16, dst, n);
   else
     std::memcpy(dst, src, size_t(n) * sizeof(float));
 }

@@ -21,12 +21,15 @@ namespace whale {
 class ThreadPool;
 class WeightSource;
 
-// How a KV cache stores its values: f32 (exact: what the reference implementations compute) or
+// How a KV cache stores its values: f32 (exact: what the reference implementations compute),
 // f16 (half the memory and half the bytes decode attention reads, as llama.cpp's default cache;
-// values round to 11 significant bits and saturate at +-65504).
-enum class KvType : uint8_t { kF32, kF16 };
+// values round to 11 significant bits and saturate at +-65504) or bf16 (8 significant bits, f32's
+// range: DeepSeek's reference inference keeps its MLA cache in bf16). Attention over a bf16
+// cache also computes in bf16 (kernels/gemm_bf16.h): twice the multiply-adds per instruction
+// where the CPU has AVX512-BF16, which is what long-context MLA decode is bound by.
+enum class KvType : uint8_t { kF32, kF16, kBF16 };
 inline int64_t kv_type_bytes(KvType t) {
-  return t == KvType::kF16 ? 2 : 4;
+  return t == KvType::kF32 ? 4 : 2;
 }
 
 // What one token leaves in the cache, per layer: llama/qwen2 keep k then v

@@ -45,7 +45,7 @@ TEST(BenchCli, F16CacheTakesHalfTheMemory) {
   const ProcessResult r = run_process(
       {whale_bin(), "bench", "--model", kModel, "-p", "4", "-n", "1", "--kv-type", "f8"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("--kv-type: expected f32 or f16"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--kv-type: expected f32, f16 or bf16"), std::string::npos) << r.err;
 }
 
 TEST(BenchCli, BadBatchIsOneLineError) {

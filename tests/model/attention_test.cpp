@@ -6,10 +6,13 @@
 // Tolerance from the numerics: a score's f32 dot product errs by at most
 // dk * 2^-24 * scale * sum_k |q_k key_k| (recursive summation); an additive score error e moves
 // the softmax weights by a relative ~2e, so the output moves by ~2e * max|value|; the f32
-// accumulation of the weights, sums and value products adds a few ulp per key block.
+// accumulation of the weights, sums and value products adds a few ulp per key block. A bf16
+// cache computes in bf16 (queries and weights rounded to 8 significant bits, relative 2^-9):
+// scores move by up to 2^-9 * scale * sum_k |q_k key_k| more, the output by 2^-9 * max|value|.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -65,8 +68,9 @@ std::vector<double> reference_row(const Problem& p, int64_t r, const RowSource& 
     values.read(int64_t(j), value.data(), p.dv);
     for (int64_t i = 0; i < p.dv; ++i) out[size_t(i)] += s[j] / sum * value[size_t(i)];
   }
-  const double dot_err = 1.2e-7 * double(p.dk) * mag;
-  *tol = (2.0 * dot_err + 1e-6) * vmax;
+  const bool bf16 = keys.type() == KvType::kBF16;
+  const double dot_err = (1.2e-7 * double(p.dk) + (bf16 ? 1.0 / 512 : 0.0)) * mag;
+  *tol = (2.0 * dot_err + 1e-6 + (bf16 ? 1.0 / 512 : 0.0)) * vmax;
   return out;
 }
 
@@ -107,7 +111,7 @@ struct PagedCache {
   std::vector<float*> table;
   KvView view;
   // width values per position, as n_columns columns (column-major within a page's layer
-  // block), stored as `type` (an f16 cache holds random values rounded to f16).
+  // block), stored as `type` (an f16 or bf16 cache holds random values rounded to it).
   PagedCache(int64_t n_positions, int64_t width, int64_t layers, uint32_t seed,
              int64_t n_columns = 1, KvType type = KvType::kF32) {
     const int64_t n_pages = (n_positions + kPage - 1) / kPage, page = layers * kPage * width;
@@ -117,7 +121,7 @@ struct PagedCache {
       table.push_back(memory.data() + at * page);
     }
     view = KvView::over(table.data(), kShift, kPage, KvLayout{layers, width, n_columns, type});
-    if (type == KvType::kF16) {
+    if (type != KvType::kF32) {
       const int64_t cw = width / n_columns;
       for (int64_t l = 0; l < layers; ++l)
         for (int64_t pos = 0; pos < n_pages * kPage; ++pos)
@@ -149,7 +153,7 @@ TEST(Attention, F16CacheRowsMatchReferenceAndWidenedRows) {
   const Problem p = make_problem(6, dk, dv, n_keys, 10);
   const RowSource keys = RowSource::in_cache(cache.view, 1, 0);
   const RowSource values = RowSource::in_cache(cache.view, 1, 1);
-  EXPECT_TRUE(keys.half());
+  EXPECT_EQ(keys.type(), KvType::kF16);
   std::vector<float> out(size_t(p.n_rows * dv));
   std::vector<float> scratch(size_t(attend_scratch_floats(p.n_rows)));
   attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, keys, values, p.scale, out.data(), dv,
@@ -164,6 +168,65 @@ TEST(Attention, F16CacheRowsMatchReferenceAndWidenedRows) {
   attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, RowSource::dense(k.data(), dk),
               RowSource::dense(v.data(), dv), p.scale, wide.data(), dv, scratch.data());
   for (size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], wide[i]) << i;
+}
+
+// A bf16 cache: scores and value sums computed in bf16 (gemm_bf16.h), within the bf16
+// tolerance of the f64 reference of the stored values; GQA-like columns and MLA-like rows (the
+// values a prefix of the keys), keys split into flash-decoding spans.
+TEST(Attention, BF16CacheRowsMatchReference) {
+  const int64_t n_keys = 150, dk = 24, dv = 24;
+  PagedCache cache(n_keys, 2 * dk, 2, 11, 2, KvType::kBF16);
+  const Problem p = make_problem(6, dk, dv, n_keys, 12);
+  const RowSource keys = RowSource::in_cache(cache.view, 1, 0);
+  const RowSource values = RowSource::in_cache(cache.view, 1, 1);
+  EXPECT_EQ(keys.type(), KvType::kBF16);
+  std::vector<float> out(size_t(p.n_rows * dv));
+  std::vector<float> scratch(size_t(attend_scratch_floats(p.n_rows)));
+  attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, keys, values, p.scale, out.data(), dv,
+              scratch.data());
+  expect_matches(p, keys, values, out, dv);
+
+  const int64_t mla_keys = 301, mla_dk = 64 + 32, mla_dv = 64;
+  PagedCache latent(mla_keys, mla_dk, 1, 13, 1, KvType::kBF16);
+  const Problem q = make_problem(16, mla_dk, mla_dv, mla_keys, 14);
+  const RowSource rows = RowSource::in_cache(latent.view, 0, 0);
+  const int64_t n_parts = 3, part_stride = q.n_rows * mla_dv;
+  std::vector<float> outs(size_t(n_parts * part_stride)), maxes(size_t(n_parts * q.n_rows));
+  std::vector<float> sums(maxes.size()), part_scratch(size_t(q.n_rows * kAttendKeyBlock));
+  for (int64_t s = 0; s < n_parts; ++s)
+    attend_rows_partial(q.q.data(), mla_dk, q.n_rows, q.len.data(), mla_dk, mla_dv, rows, rows,
+                        q.scale, mla_keys * s / n_parts, mla_keys * (s + 1) / n_parts,
+                        outs.data() + s * part_stride, mla_dv, maxes.data() + s * q.n_rows,
+                        sums.data() + s * q.n_rows, part_scratch.data());
+  std::vector<float> merged(size_t(q.n_rows * mla_dv));
+  merge_attention_parts(n_parts, q.n_rows, mla_dv, outs.data(), part_stride, mla_dv, maxes.data(),
+                        sums.data(), q.n_rows, merged.data(), mla_dv);
+  expect_matches(q, rows, rows, merged, mla_dv);
+}
+
+// A bf16 cache in 16-position pages and the same values in one page: bitwise the same output
+// (the value sums pair keys two by two; pages split those pairs at other places than a
+// contiguous run does).
+TEST(Attention, PagedAndContiguousBF16CachesGiveTheSameBits) {
+  const int64_t n_keys = 150, dk = 40, dv = 32;
+  PagedCache cache(n_keys, dk, 1, 52, 1, KvType::kBF16);
+  std::vector<uint16_t> whole(size_t(n_keys * dk));
+  for (int64_t j = 0; j < n_keys; ++j)
+    std::memcpy(whole.data() + j * dk, cache.view.cell(0, j), size_t(dk) * 2);
+  float* const one_page[1] = {reinterpret_cast<float*>(whole.data())};
+  const KvView contiguous_view =
+      KvView::over(one_page, 40, n_keys, KvLayout{1, dk, 1, KvType::kBF16});
+  const Problem p = make_problem(5, dk, dv, n_keys, 53);
+  std::vector<float> paged(size_t(p.n_rows * dv)), contiguous(paged.size());
+  std::vector<float> scratch(size_t(attend_scratch_floats(p.n_rows)));
+  const RowSource rows = RowSource::in_cache(cache.view, 0, 0);
+  const RowSource flat = RowSource::in_cache(contiguous_view, 0, 0);
+  EXPECT_EQ(flat.run_length(0, n_keys), n_keys);
+  attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, rows, rows, p.scale, paged.data(), dv,
+              scratch.data());
+  attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, flat, flat, p.scale,
+              contiguous.data(), dv, scratch.data());
+  for (size_t i = 0; i < paged.size(); ++i) ASSERT_EQ(paged[i], contiguous[i]) << i;
 }
 
 // A page's layer block is column-major: one column's rows of the page's 16 positions lie

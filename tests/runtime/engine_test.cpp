@@ -193,14 +193,18 @@ TEST_P(EngineTest, DecodeStepsDoNotGrowTheWorkspace) {
   EXPECT_EQ(logits.data(), data);
 }
 
-// An f16 cache rounds keys and values to 11 significant bits: the logits of a prompt and of the
-// decode steps after it stay close to the exact f32 cache's (a broken conversion or layout moves
-// them by the size of the logits themselves), and the cache takes half the memory.
-TEST_P(EngineTest, F16CacheLogitsStayCloseToF32) {
-  auto exact = load(GetParam());
-  auto half = load(GetParam(), KvType::kF16);
+// An f16 cache rounds keys and values to 11 significant bits, a bf16 cache to 8 (and computes
+// attention in bf16): the logits of a prompt and of the decode steps after it stay close to the
+// exact f32 cache's (a broken conversion or layout moves them by the size of the logits
+// themselves), and the cache takes half the memory. `outliers` positions may exceed the bound:
+// a random-weight MoE router has near-ties, and bf16's rounding of the latent flips an expert
+// choice at one position of the deepseek-v3 model (0.25 there, 1e-3 to 2.6e-3 elsewhere).
+void expect_half_cache_logits_close(const std::string& preset, KvType type, double bound,
+                                    int outliers) {
+  auto exact = load(preset);
+  auto half = load(preset, type);
   ASSERT_TRUE(exact && half);
-  EXPECT_EQ(half->kv_layout().type, KvType::kF16);
+  EXPECT_EQ(half->kv_layout().type, type);
   EXPECT_EQ(2 * KvCache::bytes_for(half->kv_layout(), 64),
             KvCache::bytes_for(exact->kv_layout(), 64));
   std::vector<int32_t> prompt;
@@ -211,6 +215,7 @@ TEST_P(EngineTest, F16CacheLogitsStayCloseToF32) {
   ASSERT_TRUE((*se)->eval(prompt, true).ok());
   ASSERT_TRUE((*sh)->eval(prompt, true).ok());
   double worst = 0.0;
+  int above = 0;
   auto compare = [&](std::span<const float> a, std::span<const float> b) {
     ASSERT_EQ(a.size(), b.size());
     double mx = 0, diff = 0;
@@ -219,6 +224,7 @@ TEST_P(EngineTest, F16CacheLogitsStayCloseToF32) {
       diff = std::max(diff, std::fabs(double(a[i]) - double(b[i])));
     }
     worst = std::max(worst, diff / mx);
+    above += diff / mx >= bound;
   };
   for (size_t t = 0; t < prompt.size(); ++t) compare((*sh)->logits(t), (*se)->logits(t));
   for (int32_t tok : {7, 99, 3, 150}) {  // decode steps read the whole f16 cache
@@ -228,8 +234,18 @@ TEST_P(EngineTest, F16CacheLogitsStayCloseToF32) {
     compare((*sh)->logits(0), (*se)->logits(0));
   }
   EXPECT_GT(worst, 0.0);  // the values really are rounded
-  EXPECT_LT(worst, 5e-3) << "largest logit difference relative to the largest logit";
-  RecordProperty("worst_relative_difference", std::to_string(worst));
+  EXPECT_LE(above, outliers) << "positions whose largest logit difference, relative to the "
+                                "largest logit, is >= "
+                             << bound << " (worst " << worst << ")";
+  ::testing::Test::RecordProperty("worst_relative_difference", std::to_string(worst));
+}
+
+TEST_P(EngineTest, F16CacheLogitsStayCloseToF32) {
+  expect_half_cache_logits_close(GetParam(), KvType::kF16, 5e-3, 0);
+}
+
+TEST_P(EngineTest, BF16CacheLogitsStayCloseToF32) {
+  expect_half_cache_logits_close(GetParam(), KvType::kBF16, 1e-2, 1);
 }
 
 // A batch longer than kMaxForwardTokens runs in pieces: two sequences whose tokens straddle the

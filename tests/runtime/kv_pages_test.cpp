@@ -210,7 +210,8 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-// (model preset, how the cache stores its values): f16 caches share and copy pages the same way.
+// (model preset, how the cache stores its values): f16 and bf16 caches share and copy pages the
+// same way.
 class PagedEngineTest : public ::testing::TestWithParam<std::tuple<std::string, KvType>> {};
 
 TEST_P(PagedEngineTest, PagesGiveBitwiseTheLogitsOfAContiguousCache) {
@@ -286,16 +287,17 @@ TEST_P(PagedEngineTest, PagesGiveBitwiseTheLogitsOfAContiguousCache) {
   EXPECT_FALSE(engine->forward(over, caches, ws, logits).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, PagedEngineTest,
-                         ::testing::Combine(::testing::Values("deepseek-v3", "deepseek-v2-lite",
-                                                              "qwen2", "llama"),
-                                            ::testing::Values(KvType::kF32, KvType::kF16)),
-                         [](const auto& info) {
-                           std::string s = std::get<0>(info.param);
-                           for (char& ch : s)
-                             if (ch == '-') ch = '_';
-                           return s + (std::get<1>(info.param) == KvType::kF16 ? "_f16" : "_f32");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Families, PagedEngineTest,
+    ::testing::Combine(::testing::Values("deepseek-v3", "deepseek-v2-lite", "qwen2", "llama"),
+                       ::testing::Values(KvType::kF32, KvType::kF16, KvType::kBF16)),
+    [](const auto& info) {
+      std::string s = std::get<0>(info.param);
+      for (char& ch : s)
+        if (ch == '-') ch = '_';
+      const KvType t = std::get<1>(info.param);
+      return s + (t == KvType::kF16 ? "_f16" : t == KvType::kBF16 ? "_bf16" : "_f32");
+    });
 
 }  // namespace
 }  // namespace whale
