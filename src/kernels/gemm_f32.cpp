@@ -257,8 +257,8 @@ void GemmAbAccF16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, 
   gemm_ab_acc<F16Load>(M, N, K, a, lda, reinterpret_cast<const uint8_t*>(b), ldb, c, ldc);
 }
 
-void GemmAbAccBF16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
-                   const uint16_t* b, int64_t ldb, float* c, int64_t ldc) {
+void GemmAbAccBF16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* b,
+                   int64_t ldb, float* c, int64_t ldc) {
   gemm_ab_acc<BF16Load>(M, N, K, a, lda, reinterpret_cast<const uint8_t*>(b), ldb, c, ldc);
 }
 
@@ -413,8 +413,7 @@ void gemm_f32_abt_bf16(int64_t M, int64_t N, int64_t K, const float* a, int64_t 
 
 void gemm_f32_ab_acc_bf16(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
                           const uint16_t* b, int64_t ldb, float* c, int64_t ldc) {
-  if (M > 0 && N > 0 && K > 0)
-    HWY_DYNAMIC_DISPATCH(GemmAbAccBF16)(M, N, K, a, lda, b, ldb, c, ldc);
+  if (M > 0 && N > 0 && K > 0) HWY_DYNAMIC_DISPATCH(GemmAbAccBF16)(M, N, K, a, lda, b, ldb, c, ldc);
 }
 
 void narrow_f32_to_f16(const float* src, uint16_t* dst, int64_t n) {
