@@ -2,14 +2,15 @@
 """How whale's speed scales with the context (issue 5, "Scaling"), next to llama.cpp's.
 
   run.py --whale BUILD/whale --model M.gguf [-t 2] [--prompts 128,512,1024,2048,4096]
-         [-n 16] [--no-llama]
+         [-n 16] [--kv-type f32|f16|bf16] [--no-llama]
 
 For each prompt length p: `whale bench -p p -n N` (pp = the p-token prompt as one batch from an
 empty cache; tg = N tokens decoded right after it, so at context p .. p + N) and llama.cpp
 (bench/vs-llamacpp/llamacpp_bench.py) with the same settings. Printed per row: pp and tg tok/s
 of both and their ratios, and the KV-cache bytes one decoded token reads (per layer: MLA reads
-kv_lora_rank + qk_rope_head_dim f32 values per cached token, llama/qwen2 2 x n_kv_heads x
-head_dim), which is what grows with the context.
+kv_lora_rank + qk_rope_head_dim values per cached token, llama/qwen2 2 x n_kv_heads x
+head_dim; 4 bytes each in whale's default f32 cache, 2 with --kv-type f16 or bf16), which is
+what grows with the context. llama.cpp keeps its default f16 cache.
 
 A 2-layer model of a real shape (bench/vs-llamacpp/make_model.py --layers 2) keeps the long
 prompts affordable while every layer still has the released model's attention shape, so the
@@ -54,6 +55,7 @@ def main():
     ap.add_argument("-t", type=int, default=2)
     ap.add_argument("-n", type=int, default=16)
     ap.add_argument("--prompts", default="128,512,1024,2048,4096")
+    ap.add_argument("--kv-type", default="f32", choices=["f32", "f16", "bf16"])
     ap.add_argument("--no-llama", action="store_true")
     a = ap.parse_args()
     prompts = [int(x) for x in a.prompts.split(",")]
@@ -63,9 +65,11 @@ def main():
           f"{'x':>5}   {'KV read/token':>13}")
     for p in prompts:
         common = ["-p", str(p), "-n", str(a.n), "-t", str(a.t), "-r", "1"]
-        w = run_json([a.whale, "bench", "--model", a.model, "--json"] + common)
+        w = run_json([a.whale, "bench", "--model", a.model, "--json", "--kv-type", a.kv_type]
+                     + common)
         l = None if a.no_llama else run_json([PY, LLAMA_BENCH, a.model] + common)
-        kv_read = 4 * per_layer * w["shape"]["layers"] * (p + a.n / 2)
+        value_bytes = 4 if a.kv_type == "f32" else 2
+        kv_read = value_bytes * per_layer * w["shape"]["layers"] * (p + a.n / 2)
         row = {"p": p, "n": a.n, "whale_pp": w["pp_tok_s"]["median"],
                "whale_tg": w["tg_tok_s"]["median"], "kv_floats_per_token_layer": per_layer,
                "kv_bytes_read_per_token": kv_read,
@@ -85,7 +89,7 @@ def main():
               f"{kv_read / 1e6:10.1f} MB", flush=True)
     load = os.getloadavg()
     print(f"model {os.path.basename(a.model)}, {rows[0]['kv_floats_per_token_layer']:.0f} cached "
-          f"floats per token per layer; threads {a.t}; load average {load[0]:.2f} {load[1]:.2f} "
+          f"values per token per layer (whale --kv-type {a.kv_type}); threads {a.t}; load average {load[0]:.2f} {load[1]:.2f} "
           f"{load[2]:.2f}" + ("  (machine busy)" if load[0] > 0.5 else ""))
     print(json.dumps(rows), file=sys.stderr)
 

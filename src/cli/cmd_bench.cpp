@@ -32,6 +32,7 @@
 #include "cli/membw.h"
 #include "cli/numeric_args.h"
 #include "formats/gguf.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/kernels.h"
 #include "platform/thread_pool.h"
 #include "runtime/engine.h"
@@ -235,6 +236,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
                 {"experts_per_token", c.num_experts_per_tok}};
   j["threads"] = engine.threads();
   j["simd_target"] = kernel_target_name();
+  j["kv_type"] = kv_type_name(engine.kv_layout().type);
+  j["bf16_dot_products"] = bf16_dot_products();
   j["prompt_tokens"] = p;
   j["gen_tokens"] = n;
   j["repetitions"] = reps;
@@ -260,7 +263,11 @@ int cmd_bench(const std::vector<std::string>& argv) {
   }
   std::printf("model      %s (%s, %lld layers, hidden %lld)\n", model->c_str(),
               c.architecture.c_str(), (long long)c.num_hidden_layers, (long long)c.hidden_size);
-  std::printf("threads    %d   simd %s\n", engine.threads(), kernel_target_name());
+  std::printf("threads    %d   simd %s   kv %s%s\n", engine.threads(), kernel_target_name(),
+              kv_type_name(engine.kv_layout().type),
+              engine.kv_layout().type == KvType::kBF16 && bf16_dot_products()
+                  ? " (attention on vdpbf16ps)"
+                  : "");
   if (batch > 1)
     std::printf(
         "batch      %lld sequences (pp: their prompts in one batch; tg: one token of each "

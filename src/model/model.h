@@ -31,6 +31,9 @@ enum class KvType : uint8_t { kF32, kF16, kBF16 };
 inline int64_t kv_type_bytes(KvType t) {
   return t == KvType::kF32 ? 4 : 2;
 }
+inline const char* kv_type_name(KvType t) {
+  return t == KvType::kF32 ? "f32" : t == KvType::kF16 ? "f16" : "bf16";
+}
 
 // What one token leaves in the cache, per layer: llama/qwen2 keep k then v
 // (2 * n_kv_heads * head_dim values); MLA keeps the normalized latent then the roped shared key

@@ -37,11 +37,17 @@ TEST(BenchCli, BatchRunsOneCachePerSequence) {
   }
 }
 
-TEST(BenchCli, F16CacheTakesHalfTheMemory) {
-  const nlohmann::json f32 = bench_json("1"), f16 = bench_json("1", "f16");
+TEST(BenchCli, HalfCachesTakeHalfTheMemory) {
+  const nlohmann::json f32 = bench_json("1"), f16 = bench_json("1", "f16"),
+                       bf16 = bench_json("1", "bf16");
   ASSERT_FALSE(f32.is_discarded());
   ASSERT_FALSE(f16.is_discarded());
+  ASSERT_FALSE(bf16.is_discarded());
   EXPECT_EQ(2 * f16["kv_cache_bytes"].get<int64_t>(), f32["kv_cache_bytes"].get<int64_t>());
+  EXPECT_EQ(2 * bf16["kv_cache_bytes"].get<int64_t>(), f32["kv_cache_bytes"].get<int64_t>());
+  EXPECT_EQ(f32["kv_type"], "f32");
+  EXPECT_EQ(f16["kv_type"], "f16");
+  EXPECT_EQ(bf16["kv_type"], "bf16");
   const ProcessResult r = run_process(
       {whale_bin(), "bench", "--model", kModel, "-p", "4", "-n", "1", "--kv-type", "f8"});
   EXPECT_EQ(r.exit_code, 1);
