@@ -5,7 +5,8 @@
 // einsums), and it is what the vdpbf16ps instruction computes at twice the multiply-adds of f32
 // FMAs on the same CPUs (AVX512-BF16: gemm_bf16_x86.h). CPUs without it widen the bf16 values
 // and use gemm_f32.h's kernels on the rounded operand: the same products, summed in another
-// order for scores (out += P V is summed in key order by both, so its values agree).
+// order for scores (out += P V is summed in key order by both, so its values agree, subnormals
+// apart: the instruction flushes them).
 //
 // Layouts and strides as gemm_f32.h (b rows in place in the cache, strides in elements).
 // Every element's value depends only on its row and key (or column), not on the tile it fell

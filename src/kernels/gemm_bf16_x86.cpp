@@ -7,8 +7,11 @@
 //   ab_acc: rows x 64 columns per tile; two key rows are interleaved per step with the earlier
 //           key in the high half (and a's pairs likewise), so every element of c is the chain
 //           c + p0 v0 + p1 v1 + ... in key order, one rounding per key: the value of a plain
-//           FMA loop, whatever the tile or the split of the keys into runs.
+//           FMA loop (the instruction flushes subnormals to zero), whatever the tile or the
+//           split of the keys into runs.
 #include "kernels/gemm_bf16_x86.h"
+
+#include "kernels/row_tiles.h"
 
 #if defined(__x86_64__)
 
@@ -132,25 +135,6 @@ WHALE_BF16_INLINE void abt_rows(bool first_pass, int64_t N, int64_t K, const uin
   }
 }
 
-// Calls f.template operator()<MR>() for MR = n (1 <= n <= kRowTile).
-template <class F>
-WHALE_BF16_INLINE void with_row_count(int64_t n, F&& f) {
-  switch (n) {
-    case 1:
-      return f.template operator()<1>();
-    case 2:
-      return f.template operator()<2>();
-    case 3:
-      return f.template operator()<3>();
-    case 4:
-      return f.template operator()<4>();
-    case 5:
-      return f.template operator()<5>();
-    default:
-      return f.template operator()<6>();
-  }
-}
-
 // Grows a thread's scratch (never shrinks), 64-byte aligned through over-allocation.
 template <class T>
 T* scratch(std::vector<T>& v, size_t n) {
@@ -258,7 +242,7 @@ WHALE_BF16_TARGET void abt(int64_t M, int64_t N, int64_t K, const float* a, int6
   for (int64_t m = 0; m < M;) {
     const int64_t mr = std::min<int64_t>(kRowTile, M - m);
     for (int64_t i = 0; i < mr; ++i) round_row(a + (m + i) * lda, K, rows + i * k_pad);
-    with_row_count(mr, [&]<int MR>() WHALE_BF16_TARGET {
+    with_row_count<kRowTile>(mr, [&]<int MR>() WHALE_BF16_TARGET {
       abt_rows<MR>(m == 0, N, K, rows, k_pad, b, ldb, c + m * ldc, ldc, alpha);
     });
     m += mr;
@@ -274,7 +258,7 @@ WHALE_BF16_TARGET void ab_acc(int64_t M, int64_t N, int64_t K, const float* a, i
   for (int64_t m = 0; m < M;) {
     const int64_t mr = std::min<int64_t>(kRowTile, M - m);
     for (int64_t i = 0; i < mr; ++i) key_pairs(a + (m + i) * lda, K, pairs + i * pairs_pad);
-    with_row_count(mr, [&]<int MR>() WHALE_BF16_TARGET {
+    with_row_count<kRowTile>(mr, [&]<int MR>() WHALE_BF16_TARGET {
       float* cm = c + m * ldc;
       int64_t n = 0;
       for (; n + 64 <= N; n += 64) ab_tile<MR, 2>(K, pairs, pairs_pad, b + n, ldb, cm + n, ldc, 64);

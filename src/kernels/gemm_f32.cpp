@@ -23,6 +23,7 @@
 #include <limits>
 
 #include "kernels/gemm_f32.h"
+#include "kernels/row_tiles.h"
 #include "platform/fp16.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -130,33 +131,12 @@ HWY_INLINE void abt_rows(bool first_pass, int64_t N, int64_t K, const float* a, 
       c[i * ldc + j] = alpha * dot_1x1<W>(K, a + i * lda, b + j * row);
 }
 
-// Calls f.template operator()<MR>() for the row count MR = n (1 <= n <= kRowTile).
-template <class F>
-HWY_INLINE void with_row_count(int64_t n, F&& f) {
-  switch (n) {
-    case 1:
-      return f.template operator()<1>();
-    case 2:
-      return f.template operator()<2>();
-    case 3:
-      return f.template operator()<3>();
-#if HWY_MAX_BYTES >= 64
-    case 5:
-      return f.template operator()<5>();
-    case 6:
-      return f.template operator()<6>();
-#endif
-    default:
-      return f.template operator()<4>();
-  }
-}
-
 template <class W>
 void gemm_abt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint8_t* b,
               int64_t ldb, float* c, int64_t ldc, float alpha) {
   for (int64_t m = 0; m < M;) {
     const int64_t mr = std::min<int64_t>(kRowTile, M - m);
-    with_row_count(mr, [&]<int MR>() {
+    with_row_count<kRowTile>(mr, [&]<int MR>() {
       abt_rows<W, MR>(m == 0, N, K, a + m * lda, lda, b, ldb, c + m * ldc, ldc, alpha);
     });
     m += mr;
@@ -241,7 +221,7 @@ void gemm_ab_acc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, c
                  int64_t ldb, float* c, int64_t ldc) {
   for (int64_t m = 0; m < M;) {
     const int64_t mr = std::min<int64_t>(kRowTile, M - m);
-    with_row_count(
+    with_row_count<kRowTile>(
         mr, [&]<int MR>() { ab_rows<W, MR>(N, K, a + m * lda, lda, b, ldb, c + m * ldc, ldc); });
     m += mr;
   }

@@ -8,6 +8,7 @@
 #include <map>
 #include <vector>
 
+#include "gemm_test_shapes.h"
 #include "hwy/targets.h"
 #include "kernels/gemm_bf16.h"
 #include "platform/fp16.h"
@@ -19,12 +20,8 @@ namespace {
 using test::for_each_simd_target;
 using test::random_vec;
 
-struct Shape {
-  int64_t M, N, K;
-};
-const Shape kShapes[] = {{1, 1, 1},     {4, 4, 32},   {4, 4, 64},    {5, 7, 33},   {16, 37, 576},
-                         {3, 130, 128}, {17, 9, 192}, {16, 64, 512}, {2, 3, 15},   {6, 64, 128},
-                         {7, 33, 128},  {13, 20, 63}, {12, 5, 40},   {11, 66, 96}, {16, 512, 64}};
+using Shape = test::GemmShape;
+const auto& kShapes = test::kGemmShapes;
 
 std::vector<uint16_t> to_bf16(const std::vector<float>& x) {
   std::vector<uint16_t> h(x.size());

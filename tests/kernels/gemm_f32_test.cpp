@@ -11,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "gemm_test_shapes.h"
 #include "hwy/targets.h"
 #include "kernels/gemm_f32.h"
 #include "platform/fp16.h"
@@ -22,13 +23,8 @@ namespace {
 using test::for_each_simd_target;
 using test::random_vec;
 
-struct Shape {
-  int64_t M, N, K;
-};
-// Row counts cover the 6-row tiles of AVX-512 and every leftover (GQA groups of 5, 6, 7).
-const Shape kShapes[] = {{1, 1, 1},     {4, 4, 16},   {4, 4, 64},   {5, 7, 33},  {16, 37, 576},
-                         {3, 130, 128}, {17, 9, 192}, {8, 64, 512}, {2, 3, 15},  {6, 64, 128},
-                         {7, 33, 128},  {13, 20, 64}, {12, 5, 40},  {11, 66, 96}};
+using Shape = test::GemmShape;
+const auto& kShapes = test::kGemmShapes;
 
 // abt's result against the reference: within the f32 accumulation bound of a and the keys b
 // (the values the kernel read, widened for f16), and the padding between rows of c untouched.
