@@ -10,7 +10,8 @@ Models (made by make_model.py into DIR on first use, ~1-9 GB each):
 For each: `whale bench --json` and llama.cpp (llamacpp_bench.py) with the same -p/-n/-t/-r,
 whale's peak RSS (from wait4) against file size + KV cache, and the ratios whale / llama.cpp of
 the median tok/s. --long adds tg after a 4096-token prompt on the V2-Lite shapes (-p 4096).
---kv-type is whale's KV cache type (default f32, exact); llama.cpp's cache is f16 by default.
+--kv-type is whale's KV cache type (default f32, exact; bf16 also computes attention in bf16);
+llama.cpp's cache is f16 by default, so --kv-type bf16 compares 16-bit caches on both sides.
 --pairs K runs the two programs K times in alternating order (whale first, then llama.cpp
 first, ...) and reports the median of the K per-pair ratios: this machine's memory bandwidth
 drifts by tens of percent over minutes, and a ratio taken from two runs minutes apart carries
