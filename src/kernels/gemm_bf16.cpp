@@ -16,6 +16,7 @@ bool DispatchesAvx512() {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include <type_traits>
 #include <vector>
 
 #include "kernels/gemm_bf16.h"
@@ -39,12 +40,19 @@ float round_bf16(float x) {
   return bf16_to_f32(f32_to_bf16(x));
 }
 
-// a's M x K values rounded to bf16, as a dense f32 matrix in this thread's scratch.
-const float* rounded_rows(int64_t M, int64_t K, const float* a, int64_t lda) {
+// a's M x K values (f32 rounded to bf16, or bf16) as a dense f32 matrix in this thread's
+// scratch, for the f32 kernels.
+template <typename T>
+const float* rounded_rows(int64_t M, int64_t K, const T* a, int64_t lda) {
   thread_local std::vector<float> rows;
   if (rows.size() < size_t(M * K)) rows.resize(size_t(M * K));
   for (int64_t m = 0; m < M; ++m)
-    for (int64_t k = 0; k < K; ++k) rows[size_t(m * K + k)] = round_bf16(a[m * lda + k]);
+    for (int64_t k = 0; k < K; ++k) {
+      if constexpr (std::is_same_v<T, float>)
+        rows[size_t(m * K + k)] = round_bf16(a[m * lda + k]);
+      else
+        rows[size_t(m * K + k)] = bf16_to_f32(a[m * lda + k]);
+    }
   return rows.data();
 }
 
@@ -54,8 +62,8 @@ bool bf16_dot_products() {
   return use_bf16_instructions();
 }
 
-void gemm_bf16_abt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* b,
-                   int64_t ldb, float* c, int64_t ldc, float alpha) {
+void gemm_bf16_abt(int64_t M, int64_t N, int64_t K, const uint16_t* a, int64_t lda,
+                   const uint16_t* b, int64_t ldb, float* c, int64_t ldc, float alpha) {
   if (M <= 0 || N <= 0) return;
   if (use_bf16_instructions()) return x86_bf16::abt(M, N, K, a, lda, b, ldb, c, ldc, alpha);
   gemm_f32_abt_bf16(M, N, K, rounded_rows(M, K, a, lda), K, b, ldb, c, ldc, alpha);
@@ -68,13 +76,13 @@ void gemm_bf16_ab_acc(int64_t M, int64_t N, int64_t K, const float* a, int64_t l
   gemm_f32_ab_acc_bf16(M, N, K, rounded_rows(M, K, a, lda), K, b, ldb, c, ldc);
 }
 
-void gemm_bf16_abt_reference(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+void gemm_bf16_abt_reference(int64_t M, int64_t N, int64_t K, const uint16_t* a, int64_t lda,
                              const uint16_t* b, int64_t ldb, float* c, int64_t ldc, float alpha) {
   for (int64_t m = 0; m < M; ++m)
     for (int64_t n = 0; n < N; ++n) {
       double s = 0.0;
       for (int64_t k = 0; k < K; ++k)
-        s += double(round_bf16(a[m * lda + k])) * double(bf16_to_f32(b[n * ldb + k]));
+        s += double(bf16_to_f32(a[m * lda + k])) * double(bf16_to_f32(b[n * ldb + k]));
       c[m * ldc + n] = float(double(alpha) * s);
     }
 }
@@ -92,6 +100,11 @@ void gemm_bf16_ab_acc_reference(int64_t M, int64_t N, int64_t K, const float* a,
 
 void narrow_f32_to_bf16(const float* src, uint16_t* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_bf16(src[i]);
+}
+
+void round_to_bf16(const float* src, int64_t n, uint16_t* dst) {
+  if (use_bf16_instructions()) return x86_bf16::round_to_bf16(src, n, dst);
+  narrow_f32_to_bf16(src, dst, n);
 }
 
 }  // namespace whale

@@ -65,15 +65,6 @@ WHALE_BF16_INLINE void sums4(__m512 x0, __m512 x1, __m512 x2, __m512 x3, float* 
   out[0] = lanes[0], out[1] = lanes[4], out[2] = lanes[8], out[3] = lanes[12];
 }
 
-// dst[0, K) = src[0, K) rounded to bf16 (nearest even), zero-padded to a multiple of 32.
-WHALE_BF16_INLINE void round_row(const float* src, int64_t K, uint16_t* dst) {
-  for (int64_t k = 0; k < K; k += 32) {
-    const __m512 lo = _mm512_maskz_loadu_ps(first16(K - k), src + k);
-    const __m512 hi = _mm512_maskz_loadu_ps(first16(K - k - 16), src + k + 16);
-    _mm512_storeu_si512(dst + k, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-  }
-}
-
 // c[i][j] = alpha * a_i . b_j for MR rows of a (bf16, lda apart) and NR keys (ldb apart).
 template <int MR, int NR, bool kPrefetch>
 WHALE_BF16_INLINE void abt_tile(int64_t K, const uint16_t* a, int64_t lda, const uint16_t* b,
@@ -96,9 +87,10 @@ WHALE_BF16_INLINE void abt_tile(int64_t K, const uint16_t* a, int64_t lda, const
       for (int j = 0; j < NR; ++j)
         _mm_prefetch(reinterpret_cast<const char*>(b + (j + kPrefetchKeys) * ldb + k), _MM_HINT_T0);
     }
+    const __mmask32 m = first32(K - k);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const __m512bh u = (__m512bh)_mm512_loadu_si512(a + i * lda + k);
+      const __m512bh u = load_bf16(m, a + i * lda + k);
 #pragma GCC unroll 4
       for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], u, v[j]);
     }
@@ -234,18 +226,27 @@ WHALE_BF16_INLINE void key_pairs(const float* src, int64_t K, uint32_t* dst) {
 
 }  // namespace
 
-WHALE_BF16_TARGET void abt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
+WHALE_BF16_TARGET void abt(int64_t M, int64_t N, int64_t K, const uint16_t* a, int64_t lda,
                            const uint16_t* b, int64_t ldb, float* c, int64_t ldc, float alpha) {
-  thread_local std::vector<uint16_t> rows_storage;
-  const int64_t k_pad = (K + 31) / 32 * 32;
-  uint16_t* rows = scratch(rows_storage, size_t(kRowTile * k_pad));
   for (int64_t m = 0; m < M;) {
     const int64_t mr = std::min<int64_t>(kRowTile, M - m);
-    for (int64_t i = 0; i < mr; ++i) round_row(a + (m + i) * lda, K, rows + i * k_pad);
     with_row_count<kRowTile>(mr, [&]<int MR>() WHALE_BF16_TARGET {
-      abt_rows<MR>(m == 0, N, K, rows, k_pad, b, ldb, c + m * ldc, ldc, alpha);
+      abt_rows<MR>(m == 0, N, K, a + m * lda, lda, b, ldb, c + m * ldc, ldc, alpha);
     });
     m += mr;
+  }
+}
+
+WHALE_BF16_TARGET void round_to_bf16(const float* src, int64_t n, uint16_t* dst) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 lo = _mm512_loadu_ps(src + i), hi = _mm512_loadu_ps(src + i + 16);
+    _mm512_storeu_si512(dst + i, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+  }
+  if (i < n) {
+    const __m512 lo = _mm512_maskz_loadu_ps(first16(n - i), src + i);
+    const __m512 hi = _mm512_maskz_loadu_ps(first16(n - i - 16), src + i + 16);
+    _mm512_mask_storeu_epi16(dst + i, first32(n - i), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
   }
 }
 
@@ -277,8 +278,9 @@ namespace whale::x86_bf16 {
 bool cpu_supported() {
   return false;
 }
-void abt(int64_t, int64_t, int64_t, const float*, int64_t, const uint16_t*, int64_t, float*,
+void abt(int64_t, int64_t, int64_t, const uint16_t*, int64_t, const uint16_t*, int64_t, float*,
          int64_t, float) {}
+void round_to_bf16(const float*, int64_t, uint16_t*) {}
 void ab_acc(int64_t, int64_t, int64_t, const float*, int64_t, const uint16_t*, int64_t, float*,
             int64_t) {}
 }  // namespace whale::x86_bf16

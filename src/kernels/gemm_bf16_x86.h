@@ -13,10 +13,11 @@ namespace whale::x86_bf16 {
 // The CPU executes AVX512-BF16 (and the OS keeps the zmm state).
 bool cpu_supported();
 
-// gemm_bf16_abt and gemm_bf16_ab_acc (gemm_bf16.h); M, N > 0.
-void abt(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* b,
+// gemm_bf16_abt, gemm_bf16_ab_acc and round_to_bf16 (gemm_bf16.h); M, N > 0.
+void abt(int64_t M, int64_t N, int64_t K, const uint16_t* a, int64_t lda, const uint16_t* b,
          int64_t ldb, float* c, int64_t ldc, float alpha);
 void ab_acc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* b,
             int64_t ldb, float* c, int64_t ldc);
+void round_to_bf16(const float* src, int64_t n, uint16_t* dst);
 
 }  // namespace whale::x86_bf16

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "kernels/gemm_bf16.h"
 #include "kernels/gemm_f32.h"
@@ -29,21 +30,36 @@ void RowSource::read(int64_t j, float* dst, int64_t n) const {
 
 namespace {
 
-// scores[., 0..run) = scale * q . key rows [i, i + run), keys in f32, f16 or bf16 (a bf16
-// cache's scores are computed in bf16: gemm_bf16.h).
-void key_scores(int64_t n_rows, int64_t run, int64_t dk, const float* q, int64_t ldq,
-                const RowSource& keys, int64_t i, float* scores, int64_t lds, float scale) {
+// The query rows as the products take them: f32, or for a bf16 cache rounded to bf16 once per
+// call (gemm_bf16.h computes its scores in bf16), in this thread's scratch (dk apart).
+struct QueryRows {
+  const float* f32 = nullptr;
+  int64_t ldq = 0;
+  const uint16_t* bf16 = nullptr;
+
+  QueryRows(const float* q, int64_t ld, int64_t n_rows, int64_t dk, KvType keys) : f32(q), ldq(ld) {
+    if (keys != KvType::kBF16) return;
+    thread_local std::vector<uint16_t> rounded;
+    if (rounded.size() < size_t(n_rows * dk)) rounded.resize(size_t(n_rows * dk));
+    for (int64_t r = 0; r < n_rows; ++r) round_to_bf16(q + r * ld, dk, rounded.data() + r * dk);
+    bf16 = rounded.data();
+  }
+};
+
+// scores[., 0..run) = scale * q . key rows [i, i + run), keys in f32, f16 or bf16.
+void key_scores(int64_t n_rows, int64_t run, int64_t dk, const QueryRows& q, const RowSource& keys,
+                int64_t i, float* scores, int64_t lds, float scale) {
   const void* rows = keys.row(i);
   switch (keys.type()) {
     case KvType::kF16:
-      return gemm_f32_abt_f16(n_rows, run, dk, q, ldq, static_cast<const uint16_t*>(rows),
+      return gemm_f32_abt_f16(n_rows, run, dk, q.f32, q.ldq, static_cast<const uint16_t*>(rows),
                               keys.stride, scores, lds, scale);
     case KvType::kBF16:
-      return gemm_bf16_abt(n_rows, run, dk, q, ldq, static_cast<const uint16_t*>(rows), keys.stride,
-                           scores, lds, scale);
+      return gemm_bf16_abt(n_rows, run, dk, q.bf16, dk, static_cast<const uint16_t*>(rows),
+                           keys.stride, scores, lds, scale);
     case KvType::kF32:
-      return gemm_f32_abt(n_rows, run, dk, q, ldq, static_cast<const float*>(rows), keys.stride,
-                          scores, lds, scale);
+      return gemm_f32_abt(n_rows, run, dk, q.f32, q.ldq, static_cast<const float*>(rows),
+                          keys.stride, scores, lds, scale);
   }
 }
 
@@ -70,6 +86,7 @@ void attend_rows_partial(const float* q, int64_t ldq, int64_t n_rows, const int3
                          int64_t dk, int64_t dv, const RowSource& keys, const RowSource& values,
                          float scale, int64_t key_begin, int64_t key_end, float* out, int64_t ldo,
                          float* row_max, float* row_sum, float* scratch) {
+  const QueryRows queries(q, ldq, n_rows, dk, keys.type());
   for (int64_t r = 0; r < n_rows; ++r) {
     row_max[r] = -std::numeric_limits<float>::infinity();
     row_sum[r] = 0.0f;
@@ -83,7 +100,7 @@ void attend_rows_partial(const float* q, int64_t ldq, int64_t n_rows, const int3
     const int64_t nb = std::min(kAttendKeyBlock, key_end - j);
     for (int64_t i = j; i < j + nb;) {
       const int64_t run = keys.run_length(i, j + nb - i);
-      key_scores(n_rows, run, dk, q, ldq, keys, i, scratch + (i - j), nb, scale);
+      key_scores(n_rows, run, dk, queries, keys, i, scratch + (i - j), nb, scale);
       i += run;
     }
     // The next block's rows, on their way from memory while this block's values are summed.
