@@ -16,7 +16,6 @@ bool DispatchesAvx512() {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-#include <type_traits>
 #include <vector>
 
 #include "kernels/gemm_bf16.h"
@@ -31,49 +30,41 @@ HWY_EXPORT(DispatchesAvx512);
 
 namespace {
 
-// Checked per call (an atomic load and an indirect call): tests switch targets at run time.
-bool use_bf16_instructions() {
-  return x86_bf16::cpu_supported() && HWY_DYNAMIC_DISPATCH(DispatchesAvx512)();
-}
-
 float round_bf16(float x) {
   return bf16_to_f32(f32_to_bf16(x));
 }
 
-// a's M x K values (f32 rounded to bf16, or bf16) as a dense f32 matrix in this thread's
-// scratch, for the f32 kernels.
-template <typename T>
-const float* rounded_rows(int64_t M, int64_t K, const T* a, int64_t lda) {
+// This thread's scratch for an operand as a dense f32 matrix (the f32 kernels' input).
+float* f32_rows(size_t n) {
   thread_local std::vector<float> rows;
-  if (rows.size() < size_t(M * K)) rows.resize(size_t(M * K));
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t k = 0; k < K; ++k) {
-      if constexpr (std::is_same_v<T, float>)
-        rows[size_t(m * K + k)] = round_bf16(a[m * lda + k]);
-      else
-        rows[size_t(m * K + k)] = bf16_to_f32(a[m * lda + k]);
-    }
+  if (rows.size() < n) rows.resize(n);
   return rows.data();
 }
 
 }  // namespace
 
+// Checked per call (an atomic load and an indirect call): tests switch targets at run time.
 bool bf16_dot_products() {
-  return use_bf16_instructions();
+  return x86_bf16::cpu_supported() && HWY_DYNAMIC_DISPATCH(DispatchesAvx512)();
 }
 
 void gemm_bf16_abt(int64_t M, int64_t N, int64_t K, const uint16_t* a, int64_t lda,
                    const uint16_t* b, int64_t ldb, float* c, int64_t ldc, float alpha) {
   if (M <= 0 || N <= 0) return;
-  if (use_bf16_instructions()) return x86_bf16::abt(M, N, K, a, lda, b, ldb, c, ldc, alpha);
-  gemm_f32_abt_bf16(M, N, K, rounded_rows(M, K, a, lda), K, b, ldb, c, ldc, alpha);
+  if (bf16_dot_products()) return x86_bf16::abt(M, N, K, a, lda, b, ldb, c, ldc, alpha);
+  float* wide = f32_rows(size_t(M * K));
+  for (int64_t m = 0; m < M; ++m) widen_half_to_f32(a + m * lda, true, wide + m * K, K);
+  gemm_f32_abt_bf16(M, N, K, wide, K, b, ldb, c, ldc, alpha);
 }
 
 void gemm_bf16_ab_acc(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda,
                       const uint16_t* b, int64_t ldb, float* c, int64_t ldc) {
   if (M <= 0 || N <= 0 || K <= 0) return;
-  if (use_bf16_instructions()) return x86_bf16::ab_acc(M, N, K, a, lda, b, ldb, c, ldc);
-  gemm_f32_ab_acc_bf16(M, N, K, rounded_rows(M, K, a, lda), K, b, ldb, c, ldc);
+  if (bf16_dot_products()) return x86_bf16::ab_acc(M, N, K, a, lda, b, ldb, c, ldc);
+  float* rounded = f32_rows(size_t(M * K));
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t k = 0; k < K; ++k) rounded[m * K + k] = round_bf16(a[m * lda + k]);
+  gemm_f32_ab_acc_bf16(M, N, K, rounded, K, b, ldb, c, ldc);
 }
 
 void gemm_bf16_abt_reference(int64_t M, int64_t N, int64_t K, const uint16_t* a, int64_t lda,
@@ -103,7 +94,7 @@ void narrow_f32_to_bf16(const float* src, uint16_t* dst, int64_t n) {
 }
 
 void round_to_bf16(const float* src, int64_t n, uint16_t* dst) {
-  if (use_bf16_instructions()) return x86_bf16::round_to_bf16(src, n, dst);
+  if (bf16_dot_products()) return x86_bf16::round_to_bf16(src, n, dst);
   narrow_f32_to_bf16(src, dst, n);
 }
 

@@ -47,6 +47,12 @@ WHALE_BF16_INLINE __m512bh load_bf16(__mmask32 m, const uint16_t* p) {
   return (__m512bh)_mm512_maskz_loadu_epi16(m, p);
 }
 
+// 32 bf16 from p, or in the K tail (n < 32) the first n, zero-filled. Plain loads for whole
+// vectors: masked ones in every step cost ~10% of the score product (176 -> 158 GFLOP/s).
+WHALE_BF16_INLINE __m512bh load_k(const uint16_t* p, int64_t n) {
+  return n >= 32 ? (__m512bh)_mm512_loadu_si512(p) : load_bf16(first32(n), p);
+}
+
 // The lane sums of x0..x3, each by the same tree of lane-wise adds (no lane of one input meets
 // another input's), so a sum does not depend on its neighbours. (The zero-masking forms with
 // every lane kept: GCC 12 warns about the unmasked ones' undefined-register idiom.)
@@ -74,23 +80,16 @@ WHALE_BF16_INLINE void abt_tile(int64_t K, const uint16_t* a, int64_t lda, const
   for (int i = 0; i < MR * NR; ++i) acc[i / NR][i % NR] = _mm512_setzero_ps();
   for (int64_t k = 0; k < K; k += 32) {
     __m512bh v[NR];
-    if (k + 32 <= K) {
 #pragma GCC unroll 4
-      for (int j = 0; j < NR; ++j) v[j] = (__m512bh)_mm512_loadu_si512(b + j * ldb + k);
-    } else {
-      const __mmask32 m = first32(K - k);
-#pragma GCC unroll 4
-      for (int j = 0; j < NR; ++j) v[j] = load_bf16(m, b + j * ldb + k);
-    }
+    for (int j = 0; j < NR; ++j) v[j] = load_k(b + j * ldb + k, K - k);
     if constexpr (kPrefetch) {
 #pragma GCC unroll 4
       for (int j = 0; j < NR; ++j)
         _mm_prefetch(reinterpret_cast<const char*>(b + (j + kPrefetchKeys) * ldb + k), _MM_HINT_T0);
     }
-    const __mmask32 m = first32(K - k);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const __m512bh u = load_bf16(m, a + i * lda + k);
+      const __m512bh u = load_k(a + i * lda + k, K - k);
 #pragma GCC unroll 4
       for (int j = 0; j < NR; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], u, v[j]);
     }

@@ -53,9 +53,9 @@ float online_softmax_block(float* s, int64_t n, int64_t n_pad, float* max, float
 float online_softmax_block_reference(float* s, int64_t n, int64_t n_pad, float* max, float* sum);
 
 // Asks for bytes [p, p + bytes) to be brought into L2 ahead of use (a hint: no effect on
-// results). Attention streams a long cache from memory: the next key block (f32, f16 or bf16 rows) is
-// requested while the current one is being multiplied, which the hardware prefetchers did not
-// do for rows read in 4-row tiles.
+// results). Attention streams a long cache from memory: the next key block (f32, f16 or bf16 rows)
+// is requested while the current one is being multiplied, which the hardware prefetchers did not do
+// for rows read in 4-row tiles.
 void prefetch_bytes(const void* p, int64_t bytes);
 
 // x[i] *= f for i < n.

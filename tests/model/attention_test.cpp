@@ -131,34 +131,38 @@ struct PagedCache {
   }
 };
 
-TEST(Attention, PagedCacheRowsMatchReference) {
-  const int64_t n_keys = 150, dk = 24, dv = 24;
-  PagedCache cache(n_keys, 2 * dk, 2, 7, 2);  // GQA-like: a key column, then a value column
-  const Problem p = make_problem(6, dk, dv, n_keys, 8);
+// GQA-like: layer 1 of a paged cache of 150 positions, 24 values of key (column 0) then 24 of
+// value (column 1) per position. attend_rows over it must match the reference; returns the
+// output rows (dv apart).
+constexpr int64_t kGqaKeys = 150, kGqaDim = 24;
+std::vector<float> attend_gqa_columns(const PagedCache& cache, const Problem& p) {
   const RowSource keys = RowSource::in_cache(cache.view, 1, 0);
   const RowSource values = RowSource::in_cache(cache.view, 1, 1);
-  std::vector<float> out(size_t(p.n_rows * dv));
+  std::vector<float> out(size_t(p.n_rows * kGqaDim));
   std::vector<float> scratch(size_t(attend_scratch_floats(p.n_rows)));
-  attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, keys, values, p.scale, out.data(), dv,
-              scratch.data());
-  expect_matches(p, keys, values, out, dv);
+  attend_rows(p.q.data(), kGqaDim, p.n_rows, p.len.data(), kGqaDim, kGqaDim, keys, values, p.scale,
+              out.data(), kGqaDim, scratch.data());
+  expect_matches(p, keys, values, out, kGqaDim);
+  return out;
+}
+
+TEST(Attention, PagedCacheRowsMatchReference) {
+  PagedCache cache(kGqaKeys, 2 * kGqaDim, 2, 7, 2);
+  attend_gqa_columns(cache, make_problem(6, kGqaDim, kGqaDim, kGqaKeys, 8));
 }
 
 // The same over an f16 cache (keys and values widened on load): the reference of the stored
 // f16 values, within the same f32 tolerance, and bitwise the result of the same values widened
 // into a dense f32 matrix.
 TEST(Attention, F16CacheRowsMatchReferenceAndWidenedRows) {
-  const int64_t n_keys = 150, dk = 24, dv = 24;
+  const int64_t n_keys = kGqaKeys, dk = kGqaDim, dv = kGqaDim;
   PagedCache cache(n_keys, 2 * dk, 2, 9, 2, KvType::kF16);
   const Problem p = make_problem(6, dk, dv, n_keys, 10);
   const RowSource keys = RowSource::in_cache(cache.view, 1, 0);
   const RowSource values = RowSource::in_cache(cache.view, 1, 1);
   EXPECT_EQ(keys.type(), KvType::kF16);
-  std::vector<float> out(size_t(p.n_rows * dv));
+  const std::vector<float> out = attend_gqa_columns(cache, p);
   std::vector<float> scratch(size_t(attend_scratch_floats(p.n_rows)));
-  attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, keys, values, p.scale, out.data(), dv,
-              scratch.data());
-  expect_matches(p, keys, values, out, dv);
   std::vector<float> k(size_t(n_keys * dk)), v(size_t(n_keys * dv));
   for (int64_t j = 0; j < n_keys; ++j) {
     keys.read(j, k.data() + j * dk, dk);
@@ -174,17 +178,9 @@ TEST(Attention, F16CacheRowsMatchReferenceAndWidenedRows) {
 // tolerance of the f64 reference of the stored values; GQA-like columns and MLA-like rows (the
 // values a prefix of the keys), keys split into flash-decoding spans.
 TEST(Attention, BF16CacheRowsMatchReference) {
-  const int64_t n_keys = 150, dk = 24, dv = 24;
-  PagedCache cache(n_keys, 2 * dk, 2, 11, 2, KvType::kBF16);
-  const Problem p = make_problem(6, dk, dv, n_keys, 12);
-  const RowSource keys = RowSource::in_cache(cache.view, 1, 0);
-  const RowSource values = RowSource::in_cache(cache.view, 1, 1);
-  EXPECT_EQ(keys.type(), KvType::kBF16);
-  std::vector<float> out(size_t(p.n_rows * dv));
-  std::vector<float> scratch(size_t(attend_scratch_floats(p.n_rows)));
-  attend_rows(p.q.data(), dk, p.n_rows, p.len.data(), dk, dv, keys, values, p.scale, out.data(), dv,
-              scratch.data());
-  expect_matches(p, keys, values, out, dv);
+  PagedCache cache(kGqaKeys, 2 * kGqaDim, 2, 11, 2, KvType::kBF16);
+  EXPECT_EQ(RowSource::in_cache(cache.view, 1, 0).type(), KvType::kBF16);
+  attend_gqa_columns(cache, make_problem(6, kGqaDim, kGqaDim, kGqaKeys, 12));
 
   const int64_t mla_keys = 301, mla_dk = 64 + 32, mla_dv = 64;
   PagedCache latent(mla_keys, mla_dk, 1, 13, 1, KvType::kBF16);
