@@ -3,7 +3,7 @@
 p-token prompt decoded as one batch from an empty cache, tg = n tokens decoded one at a time
 right after it; one warm-up repetition, then REPS timed ones (min / median / max tok/s).
 
-  llamacpp_bench.py FILE.gguf -p 512 -n 128 -t THREADS -r REPS      -> JSON on stdout
+  llamacpp_bench.py FILE.gguf -p 512 -n 128 -t THREADS -r REPS [--cpu-variant V]  -> JSON
 
 Drives the prebuilt llama.cpp CPU libraries shipped with node-llama-cpp through the C API with
 ctypes (the loader of tests/ref/llamacpp_logits.py). llama.cpp runs with its default context
@@ -49,9 +49,10 @@ def main():
     ap.add_argument("-n", type=int, default=128)
     ap.add_argument("-t", type=int, default=2)
     ap.add_argument("-r", type=int, default=3)
+    ap.add_argument("--cpu-variant", help="load only ggml's libggml-cpu-VARIANT.so (haswell: AVX2)")
     a = ap.parse_args()
 
-    lib = llamacpp_logits.load_library()
+    lib = llamacpp_logits.load_library(a.cpu_variant)
     lib.llama_set_n_threads.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32]
     lib.llama_get_memory.argtypes = [ctypes.c_void_p]
     lib.llama_get_memory.restype = ctypes.c_void_p
@@ -89,6 +90,7 @@ def main():
             if a.n:
                 tg.append(a.n / (t2 - t1))
     print(json.dumps({"model": a.model, "threads": a.t, "prompt_tokens": a.p, "gen_tokens": a.n,
+                      "cpu_variant": a.cpu_variant or "best",
                       "pp_tok_s": summary(pp), "tg_tok_s": summary(tg) if tg else None}, indent=2))
     lib.llama_free(ctx)
     lib.llama_model_free(model)

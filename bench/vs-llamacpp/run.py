@@ -2,7 +2,7 @@
 """whale vs llama.cpp on random-weight models with the exact shapes of released models.
 
   run.py --whale BUILD/whale --work DIR [-t 2] [-p 512] [-n 128] [-r 3] [--layers N]
-         [--only NAME[,NAME...]] [--long] [--kv-type f32|f16|bf16] [--pairs K]
+         [--only NAME[,NAME...]] [--long] [--kv-type f32|f16|bf16] [--pairs K] [--simd avx2]
 
 Models (made by make_model.py into DIR on first use, ~1-9 GB each):
   qwen1.5b-q8_0 qwen1.5b-q4_0 qwen1.5b-q4_k_m   DeepSeek-R1-Distill-Qwen-1.5B shapes
@@ -16,6 +16,8 @@ llama.cpp's cache is f16 by default, so --kv-type bf16 compares 16-bit caches on
 first, ...) and reports the median of the K per-pair ratios: this machine's memory bandwidth
 drifts by tens of percent over minutes, and a ratio taken from two runs minutes apart carries
 that drift.
+--simd avx2 measures both engines as an AVX2-only CPU would run them: whale with WHALE_SIMD=AVX2,
+llama.cpp with only its haswell CPU build (libggml-cpu-haswell.so) loaded.
 
 Acceptance targets (issue 5, 2 threads): tg >= 1.2x, pp >= 1.5x llama.cpp; V2-Lite tg after
 4096 prompt tokens >= 2x; peak RSS <= file + KV + 10%. Numbers are only meaningful on a quiet
@@ -85,6 +87,7 @@ def main():
     ap.add_argument("--long", action="store_true")
     ap.add_argument("--kv-type", default="f32", choices=["f32", "f16", "bf16"])
     ap.add_argument("--pairs", type=int, default=1)
+    ap.add_argument("--simd", choices=["avx2"], help="cap both engines at AVX2")
     ARGS = a = ap.parse_args()
     a.whale = os.path.abspath(a.whale)
     os.makedirs(a.work, exist_ok=True)
@@ -106,6 +109,9 @@ def main():
             common = ["-p", str(p), "-n", str(n), "-t", str(a.t), "-r", str(a.r)]
             whale_cmd = [a.whale, "bench", "--model", path, "--json", "--kv-type", a.kv_type] + common
             llama_cmd = [PY, os.path.join(HERE, "llamacpp_bench.py"), path] + common
+            if a.simd == "avx2":
+                whale_cmd = ["/usr/bin/env", "WHALE_SIMD=AVX2"] + whale_cmd
+                llama_cmd += ["--cpu-variant", "haswell"]
             ws, ls, rss = [], [], 0
             for k in range(max(1, a.pairs)):
                 for who in (("whale", "llama") if k % 2 == 0 else ("llama", "whale")):
@@ -140,7 +146,8 @@ def main():
                   f"x{r['tg_ratio']:5.2f}   {r['whale_tg_gb_s']:5.1f} GB/s  "
                   f"RSS {r['rss_mb']:.0f}/{r['rss_budget_mb']:.0f} MB", flush=True)
     load = os.getloadavg()
-    print(f"pairs {max(1, a.pairs)} (ratios: median of per-pair ratios); whale --kv-type {a.kv_type}")
+    print(f"pairs {max(1, a.pairs)} (ratios: median of per-pair ratios); whale --kv-type {a.kv_type}"
+          + (f"; both capped at {a.simd}" if a.simd else ""))
     print(f"threads {a.t}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
           + ("  (machine busy: ratios are not representative)" if load[0] > 0.5 else ""))
     print(json.dumps(rows), file=sys.stderr)

@@ -1,10 +1,12 @@
 // whale: run DeepSeek-family models on your own hardware.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "kernels/kernels.h"
 
 namespace whale::cli {
 
@@ -50,6 +52,8 @@ static void print_help() {
   std::printf("usage: whale <command> [options]\n\ncommands:\n");
   for (const auto& c : all_commands()) std::printf("  %s\n", c.usage);
   std::printf("\nM is a .gguf file or a Hugging Face model directory.\n");
+  std::printf("WHALE_SIMD=T caps the kernels at SIMD target T (this build: %s).\n",
+              whale::compiled_kernel_targets().c_str());
 }
 
 }  // namespace whale::cli
@@ -60,6 +64,13 @@ int main(int argc, char** argv) {
       !std::strcmp(argv[1], "-h")) {
     print_help();
     return argc < 2 ? 1 : 0;
+  }
+  if (const char* simd = std::getenv("WHALE_SIMD"); simd && *simd) {
+    if (!whale::cap_kernel_target(simd)) {
+      std::fprintf(stderr, "whale: WHALE_SIMD=%s is not a target of this build (%s)\n", simd,
+                   whale::compiled_kernel_targets().c_str());
+      return 1;
+    }
   }
   std::vector<std::string> args(argv + 2, argv + argc);
   for (const auto& c : all_commands())

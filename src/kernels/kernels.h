@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "platform/result.h"
 #include "quant/types.h"
@@ -95,6 +96,13 @@ void axpy(float a, const float* x, float* y, int64_t n);
 
 // The SIMD target the fast kernels run on this CPU ("AVX3", "AVX2", "SSE4", "EMU128", ...).
 const char* kernel_target_name();
+
+// Caps the kernels at the target called `name` (one of compiled_kernel_targets()): a CPU with
+// better ones runs the code a lesser CPU would (the WHALE_SIMD environment variable; for
+// measuring and debugging). False, with nothing changed, for an unknown name. Must be called
+// before the first kernel runs.
+bool cap_kernel_target(const char* name);
+std::string compiled_kernel_targets();  // space-separated, best first
 
 // Rotary embedding conventions. Both rotate pairs by angle pos * inv_freq[i]:
 //   kPair: pairs (x[2i], x[2i+1])    GGUF llama/deepseek2 (ggml's NORM), DeepSeek's reference

@@ -217,4 +217,12 @@ const char* kernel_target_name() {
   return simd::active_target_name();
 }
 
+bool cap_kernel_target(const char* name) {
+  return simd::cap_target(name);
+}
+
+std::string compiled_kernel_targets() {
+  return simd::compiled_target_names();
+}
+
 }  // namespace whale

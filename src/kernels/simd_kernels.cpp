@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -573,9 +574,40 @@ void silu_mul(float* gate, const float* up, int64_t n) {
   HWY_DYNAMIC_DISPATCH(SiluMul)(gate, up, n);
 }
 
+// hwy::SupportedTargets() (Highway 1.0.3) re-detects the CPU and points the dispatcher at every
+// target the CPU has before it applies DisableTargets' mask: a caller outside
+// HWY_DYNAMIC_DISPATCH must point the dispatcher back at the masked set, or a capped process
+// goes on running its best target.
+namespace {
+int64_t usable_targets() {
+  const int64_t supported = hwy::SupportedTargets();
+  hwy::GetChosenTarget().Update(supported);
+  return supported & HWY_TARGETS;
+}
+}  // namespace
+
+bool cap_target(const char* name) {
+  // Highway's targets are bits where a better target has a lower value: every compiled target
+  // below the named one is disabled, the named one and those above it stay.
+  for (int64_t bits = HWY_TARGETS; bits != 0; bits &= bits - 1) {
+    const int64_t target = bits & -bits;
+    if (std::strcmp(hwy::TargetName(target), name) != 0) continue;
+    hwy::DisableTargets(HWY_TARGETS & (target - 1));
+    return usable_targets() != 0;
+  }
+  return false;
+}
+
+std::string compiled_target_names() {
+  std::string names;
+  for (int64_t bits = HWY_TARGETS; bits != 0; bits &= bits - 1)
+    names += std::string(names.empty() ? "" : " ") + hwy::TargetName(bits & -bits);
+  return names;
+}
+
 const char* active_target_name() {
   // The dispatcher takes the best (lowest-valued) target that is both compiled and supported.
-  const int64_t usable = hwy::SupportedTargets() & HWY_TARGETS;
+  const int64_t usable = usable_targets();
   return hwy::TargetName(usable & -usable);
 }
 

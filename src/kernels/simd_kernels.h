@@ -88,6 +88,12 @@ float dot(const float* a, const float* b, int64_t n);
 void axpy(float a, const float* x, float* y, int64_t n);  // y += a * x
 void silu_mul(float* gate, const float* up, int64_t n);   // gate = silu(gate) * up
 
+// Keeps the dispatcher from picking any target better than `name` (a Highway target name, as
+// active_target_name() spells it). False, with nothing changed, when no compiled target has
+// that name. Call before the first kernel runs.
+bool cap_target(const char* name);
+std::string compiled_target_names();  // space-separated, best first
+
 // Name of the Highway target the dispatcher picks on this CPU ("AVX3", "AVX2", ...).
 const char* active_target_name();
 

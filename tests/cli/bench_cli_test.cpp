@@ -54,6 +54,26 @@ TEST(BenchCli, HalfCachesTakeHalfTheMemory) {
   EXPECT_NE(r.err.find("--kv-type: expected f32, f16 or bf16"), std::string::npos) << r.err;
 }
 
+// WHALE_SIMD caps the kernels (the report says at which target); an unknown name is an error.
+TEST(BenchCli, SimdCapIsReportedAndChecked) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "the targets named here are x86 ones";
+#endif
+  const ProcessResult capped =
+      run_process({"/usr/bin/env", "WHALE_SIMD=SSE4", whale_bin(), "bench", "--model", kModel, "-p",
+                   "4", "-n", "2", "-r", "1", "--json"});
+  ASSERT_EQ(capped.exit_code, 0) << capped.err;
+  const nlohmann::json j = nlohmann::json::parse(capped.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_EQ(j["simd_target"], "SSE4");
+  EXPECT_EQ(j["bf16_dot_products"], false);
+  const ProcessResult bad = run_process({"/usr/bin/env", "WHALE_SIMD=AVX9", whale_bin(), "bench",
+                                         "--model", kModel, "-p", "4", "-n", "1"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("WHALE_SIMD=AVX9 is not a target of this build"), std::string::npos)
+      << bad.err;
+}
+
 TEST(BenchCli, BadBatchIsOneLineError) {
   for (const char* bad : {"0", "-2", "x"}) {
     const ProcessResult r =

@@ -6,11 +6,13 @@
 
 #include <cmath>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "gemm_test_shapes.h"
 #include "hwy/targets.h"
 #include "kernels/gemm_bf16.h"
+#include "kernels/kernels.h"
 #include "platform/fp16.h"
 #include "simd_test_util.h"
 
@@ -179,6 +181,23 @@ TEST(GemmBF16, ReportsTheInstructionWhereTheCpuHasIt) {
   hwy::SetSupportedTargetsForTest(HWY_AVX2);
   EXPECT_FALSE(bf16_dot_products());
   hwy::SetSupportedTargetsForTest(0);
+}
+
+// WHALE_SIMD's cap (cap_kernel_target) must reach the dispatcher, and stay there when the
+// target's name is asked for afterwards (Highway re-detects the CPU then).
+TEST(GemmBF16, ACapToAvx2HoldsForTheDispatcher) {
+  const std::string best = kernel_target_name();
+  const bool had_instruction = bf16_dot_products();
+  EXPECT_FALSE(cap_kernel_target("NOT_A_TARGET"));
+  EXPECT_EQ(kernel_target_name(), best);
+  if ((hwy::SupportedTargets() & HWY_AVX2) == 0) GTEST_SKIP() << "no AVX2 on this CPU";
+  ASSERT_TRUE(cap_kernel_target("AVX2"));
+  EXPECT_FALSE(bf16_dot_products());
+  EXPECT_STREQ(kernel_target_name(), "AVX2");
+  EXPECT_FALSE(bf16_dot_products());
+  hwy::DisableTargets(0);
+  EXPECT_EQ(kernel_target_name(), best);
+  EXPECT_EQ(bf16_dot_products(), had_instruction);
 }
 
 TEST(GemmBF16, EmptyShapesWriteNothing) {

@@ -39,13 +39,22 @@ class LlamaBatch(ctypes.Structure):  # struct llama_batch (public llama.h)
     ]
 
 
-def load_library():
+def load_library(cpu_variant=None):
+    """The llama.cpp C API. ggml loads the best of its CPU builds for this CPU, or with
+    cpu_variant (a file libggml-cpu-VARIANT.so in BINS, e.g. "haswell": AVX2) that one only."""
     mode = ctypes.RTLD_GLOBAL
     ctypes.CDLL(os.path.join(BINS, "libggml-base.so"), mode=mode)
     ggml = ctypes.CDLL(os.path.join(BINS, "libggml.v0.4.0.so"), mode=mode)
     lib = ctypes.CDLL(os.path.join(BINS, "libllama.v0.4.0.so"), mode=mode)
-    ggml.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
-    ggml.ggml_backend_load_all_from_path(BINS.encode())
+    if cpu_variant:
+        path = os.path.join(BINS, f"libggml-cpu-{cpu_variant}.so")
+        ggml.ggml_backend_load.argtypes = [ctypes.c_char_p]
+        ggml.ggml_backend_load.restype = ctypes.c_void_p
+        if not os.path.exists(path) or not ggml.ggml_backend_load(path.encode()):
+            raise RuntimeError(f"llama.cpp CPU build {path} cannot be loaded")
+    else:
+        ggml.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
+        ggml.ggml_backend_load_all_from_path(BINS.encode())
     lib.llama_model_default_params.restype = OpaqueParams
     lib.llama_context_default_params.restype = OpaqueParams
     lib.llama_model_load_from_file.argtypes = [ctypes.c_char_p, OpaqueParams]
