@@ -257,11 +257,20 @@ void matvec_q8_format(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* 
 }
 
 #undef WHALE_X86_INT8  // this file is compiled once per target
+#undef WHALE_X86_LANES
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 #define WHALE_X86_INT8 1
 #include "kernels/simd_x86-inl.h"
 #else
 #define WHALE_X86_INT8 0
+#endif
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
+#define WHALE_X86_LANES 1
+namespace x86 {
+#include "kernels/simd_x86_lanes-inl.h"
+}  // namespace x86
+#else
+#define WHALE_X86_LANES 0
 #endif
 #if HWY_TARGET == HWY_AVX3_DL
 #include "kernels/simd_vnni-inl.h"
@@ -281,6 +290,17 @@ bool vnni_product(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, i
   else if (x.packed != nullptr)
     vnni::matvec<Tiles>(w, x, n_tok, y, y_stride);
   return lanes != nullptr || x.packed != nullptr;
+}
+#endif
+
+#if WHALE_X86_LANES
+// The AVX2 lane kernels of one weight type when the call made their layout (16+ tokens).
+template <class Lanes>
+bool x86_lanes_product(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y,
+                       int64_t y_stride) {
+  const uint8_t* lanes = Lanes::S == 8 ? x.block_lanes : x.half_lanes;
+  if (lanes != nullptr) x86::lanes::matmul<Lanes>(w, lanes, n_tok, y, y_stride);
+  return lanes != nullptr;
 }
 #endif
 
@@ -305,6 +325,29 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       break;
     case TensorType::Q6_K:
       done = vnni_product<vnni::lanes::LQ6_K, vnni::Q6_K>(w, x, n_tok, y, y_stride);
+      break;
+    default:
+      break;
+  }
+  if (done) return;
+#endif
+#if WHALE_X86_LANES
+  bool done = false;
+  switch (w.type) {
+    case TensorType::Q8_0:
+      done = x86_lanes_product<x86::lanes::LQ8_0>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q4_0:
+      done = x86_lanes_product<x86::lanes::LQ4_0>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q5_0:
+      done = x86_lanes_product<x86::lanes::LQ5_0>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q4_K:
+      done = x86_lanes_product<x86::lanes::LQ4_K>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q6_K:
+      done = x86_lanes_product<x86::lanes::LQ6_K>(w, x, n_tok, y, y_stride);
       break;
     default:
       break;
@@ -467,6 +510,10 @@ size_t Q8LaneBytes(int64_t n_rows, int64_t cols, int lane_elems) {
   const int64_t chunk_bytes =
       lane_elems == 32 ? vnni::lanes::Chunk<8>::kBytes : vnni::lanes::Chunk<4>::kBytes;
   return size_t(n_rows * vnni::lanes::chunks_of(cols, lane_elems) * chunk_bytes);
+#elif WHALE_X86_LANES
+  const int64_t chunk_bytes =
+      lane_elems == 32 ? x86::lanes::Chunk<8>::kBytes : x86::lanes::Chunk<4>::kBytes;
+  return size_t(n_rows * x86::lanes::chunks_of(cols, lane_elems) * chunk_bytes);
 #else
   (void)n_rows;
   (void)cols;
@@ -481,6 +528,11 @@ void PackQ8Lanes(const Q8Rows& x, int64_t n_rows, int lane_elems, uint8_t* out) 
     vnni::lanes::pack<8>(x.q, x.d, x.sum, n_rows, x.cols, out);
   else
     vnni::lanes::pack<4>(x.q, x.d, x.sum, n_rows, x.cols, out);
+#elif WHALE_X86_LANES
+  if (lane_elems == 32)
+    x86::lanes::pack<8>(x.q, x.d, x.sum, n_rows, x.cols, out);
+  else
+    x86::lanes::pack<4>(x.q, x.d, x.sum, n_rows, x.cols, out);
 #else
   (void)x;
   (void)n_rows;

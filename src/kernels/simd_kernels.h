@@ -30,9 +30,10 @@ struct Q8Rows {
   int64_t cols = 0;  // a multiple of 32
   const uint8_t* packed = nullptr;
   int64_t packed_stride = 0;
-  // The lane layouts of many-token products (AVX-512 VNNI: simd_vnni_lanes-inl.h), one int32
-  // lane per 32-element block (block_lanes) or per 16-element half (half_lanes: Q6_K); null when
-  // not made. A kernel uses them when present and falls back to packed, then to q, otherwise.
+  // The lane layouts of many-token products (AVX-512 VNNI: simd_vnni_lanes-inl.h, chunks of 16
+  // lanes; AVX2 and AVX-512 without VNNI: simd_x86_lanes-inl.h, chunks of 8), one int32 lane per
+  // 32-element block (block_lanes) or per 16-element half (half_lanes: Q6_K); null when not
+  // made. A kernel uses them when present and falls back to packed, then to q, otherwise.
   const uint8_t* block_lanes = nullptr;
   const uint8_t* half_lanes = nullptr;
   int64_t blocks() const { return cols / 32; }

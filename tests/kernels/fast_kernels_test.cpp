@@ -97,7 +97,8 @@ TEST(FastKernels, MatmulMatchesReferenceForEveryTypeTargetAndShape) {
   // Block counts 1-3 end inside the first 4-block group of the AVX-512 VNNI layout; 7-9 give
   // whole groups plus every tail length (and 2-3 super-blocks for the K-quants). From
   // kLaneMinTokens tokens on, AVX-512 VNNI takes the lane layout: chunks of 16 blocks (512 or
-  // 256 elements) with partial last chunks (17, 35 blocks), row blocks and tails of 1-2 tokens.
+  // 256 elements) with partial last chunks (17, 35 blocks), row blocks and tails of 1-2 tokens;
+  // AVX2 its own lanes (chunks of 8 blocks, tiles of 8 rows x 16 tokens).
   const Shape shapes[] = {{1, 1, 1}, {13, 3, 1},  {9, 2, 5},   {17, 1, 3}, {3, 1, 2},
                           {5, 2, 6}, {4, 1, 15},  {6, 9, 5},   {3, 8, 4},  {2, 7, 1},
                           {5, 4, 9}, {9, 17, 16}, {7, 35, 17}, {2, 1, 31}, {11, 3, 18}};
@@ -106,6 +107,15 @@ TEST(FastKernels, MatmulMatchesReferenceForEveryTypeTargetAndShape) {
     uint32_t seed = 100;
     for (TensorType type : kTypes)
       for (const Shape& sh : shapes) check_matmul(type, sh, seed++);
+  });
+}
+
+TEST(FastKernels, LaneKernelsCrossRowBlocksAndTokenPanels) {
+  // 1000 rows fill more than one repacked block of rows on the AVX-512 VNNI and the AVX2 lanes
+  // (Q4_0: 288-576 KB, Q6_K: more), and 40 tokens more than two AVX2 token panels.
+  for_each_simd_target([&] {
+    check_matmul(TensorType::Q4_0, {1000, 3, 40}, 7);
+    check_matmul(TensorType::Q6_K, {300, 3, 40}, 8);
   });
 }
 
