@@ -268,6 +268,8 @@ void matvec_q8_format(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* 
 #define WHALE_X86_LANES 1
 namespace x86 {
 #include "kernels/simd_x86_lanes-inl.h"
+// (after the lanes: uses their helpers)
+#include "kernels/simd_x86_decode-inl.h"
 }  // namespace x86
 #else
 #define WHALE_X86_LANES 0
@@ -332,6 +334,18 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
   if (done) return;
 #endif
 #if WHALE_X86_LANES
+  if (n_tok == 1) {
+    switch (w.type) {
+      case TensorType::Q4_0:
+        return x86::decode::matvec<x86::decode::Q4_0>(w, x, y);
+      case TensorType::Q4_K:
+        return x86::decode::matvec<x86::decode::Q4_K>(w, x, y);
+      case TensorType::Q6_K:
+        return x86::decode::matvec<x86::decode::Q6_K>(w, x, y);
+      default:
+        break;
+    }
+  }
   bool done = false;
   switch (w.type) {
     case TensorType::Q8_0:

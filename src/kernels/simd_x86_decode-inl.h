@@ -1,0 +1,228 @@
+// AVX2 decode (one token) for the 4- and 6-bit formats: 4 weight rows at a time share every
+// activation load, and the scale work is vectorized over 8 blocks.
+//
+// simd_x86-inl.h's per-row kernel spends ~15 instructions per 32 weights of Q4_0 (unpack,
+// re-centre, the sign trick, a scalar scale product and its broadcast) and ~17 for Q4_K (its
+// 6-bit scales decoded one by one). Here the weights stay unsigned (Q4_0, Q4_K: the nibble;
+// Q6_K: the 6-bit value, <= 63, so vpmaddubsw's pair sums stay below 2 * 63 * 127), the bias is
+// taken out once per 8 blocks in floats (Q4_0: 8 d_w sum(d_x q)) or once per sub-block in
+// integers shared by the 4 rows (Q6_K: 32 sum q), and a block's scale is one lane permute of a
+// vector of 8 scale products: ~9-12 instructions per 32 weights.
+//
+// The 4 rows come from 4 quarters of the range, as in simd_vnni-inl.h's decode_rows: each row
+// is a sequential stream the hardware prefetchers follow. Every row takes the same operations
+// in the same order whatever the others are, so results do not depend on the thread split.
+//
+// Included by simd_kernels.cpp inside namespace whale::simd::HWY_NAMESPACE::x86 for the AVX2
+// and AVX3 targets, after simd_x86-inl.h and simd_x86_lanes-inl.h.
+
+namespace decode {
+
+constexpr int kRows = 4;
+
+HWY_INLINE __m256 lane_of(__m256 v, int k) {
+  return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(k));
+}
+
+// One block's 32 weights as unsigned bytes in element order from 16 bytes of nibbles (low
+// nibbles: elements 0-15, high: 16-31).
+HWY_INLINE __m256i nibbles_in_order(const uint8_t* p) {
+  const __m256i x =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_and_si256(_mm256_blend_epi32(x, _mm256_srli_epi16(x, 4), 0xF0),
+                          _mm256_set1_epi8(0x0F));
+}
+
+HWY_INLINE __m256i isum(__m256i w_u8, __m256i y) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(w_u8, y), _mm256_set1_epi16(1));
+}
+
+// Q4_0: d (f16), 16 bytes of nibbles; w = nibble - 8. Groups of 8 blocks, the row's last
+// blocks one at a time.
+struct Q4_0 {
+  static constexpr int kBlockBytes = 18;
+  struct Acc {
+    __m256 dot, bias;
+  };
+  // The f16 scales of 8 consecutive blocks as f32: word loads into one register (a gather was
+  // slower: 1.5B Q4_0 decode 24-26 tok/s with vpgatherdd, AVX2 on Zen 4).
+  HWY_INLINE static __m256 scales8(const uint8_t* p) {
+    __m128i h = _mm_cvtsi32_si128(p[0] | (p[1] << 8));
+#pragma GCC unroll 8
+    for (int k = 1; k < 8; ++k) h = _mm_insert_epi16(h, p[18 * k] | (p[18 * k + 1] << 8), k);
+    return _mm256_cvtph_ps(h);
+  }
+  template <int R>
+  HWY_INLINE static void rows(const uint8_t* row0, size_t stride, int64_t cols, const Q8Rows& x,
+                              float* out) {
+    const int64_t nb = cols / 32;
+    Acc a[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) a[r] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    int64_t b = 0;
+    for (; b + 8 <= nb; b += 8) {
+      const __m256 dx = _mm256_loadu_ps(x.d + b), xs = _mm256_loadu_ps(x.sum + b);
+      __m256 sv[R];
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* p = row0 + r * stride + b * kBlockBytes;
+        const __m256 dw = scales8(p);
+        a[r].bias = _mm256_fmadd_ps(dw, xs, a[r].bias);
+        sv[r] = _mm256_mul_ps(dw, dx);
+      }
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {
+        const __m256i y = load256(x.q + (b + k) * 32);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          const uint8_t* p = row0 + r * stride + (b + k) * kBlockBytes;
+          const __m256i s = isum(nibbles_in_order(p + 2), y);
+          a[r].dot = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), lane_of(sv[r], k), a[r].dot);
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      float tail = 0.0f;
+      for (int64_t t = b; t < nb; ++t) {
+        const uint8_t* p = row0 + r * stride + t * kBlockBytes;
+        const float dw = f16c(p);
+        tail += dw * x.d[t] *
+                    hsum(_mm256_cvtepi32_ps(isum(nibbles_in_order(p + 2), load256(x.q + t * 32)))) -
+                8.0f * dw * x.sum[t];
+      }
+      out[r] = hsum(a[r].dot) - 8.0f * hsum(a[r].bias) + tail;
+    }
+  }
+};
+
+// Q4_K super-block: d, dmin (f16), 12 bytes of 6-bit scales and mins, 128 bytes of nibbles;
+// sub-block s: low (even s) or high (odd s) nibbles of qs[32 (s / 2) ..]; w = d sc_s q - dmin m_s.
+struct Q4_K {
+  static constexpr int kBlockBytes = 144;
+  // d * sc_s and dmin * m_s for the 8 sub-blocks (the 6-bit fields as in simd_vnni-inl.h).
+  HWY_INLINE static void scales(const uint8_t* p, __m256* sc, __m256* mn) {
+    uint32_t a, b, c;
+    std::memcpy(&a, p + 4, 4);
+    std::memcpy(&b, p + 8, 4);
+    std::memcpy(&c, p + 12, 4);
+    const uint64_t s = (a & 0x3F3F3F3Fu) | uint64_t((c & 0x0F0F0F0Fu) | ((a >> 2) & 0x30303030u))
+                                               << 32;
+    const uint64_t m =
+        (b & 0x3F3F3F3Fu) | uint64_t(((c >> 4) & 0x0F0F0F0Fu) | ((b >> 2) & 0x30303030u)) << 32;
+    *sc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(s)))),
+                        _mm256_set1_ps(f16c(p)));
+    *mn = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(m)))),
+                        _mm256_set1_ps(f16c(p + 2)));
+  }
+  template <int R>
+  HWY_INLINE static void rows(const uint8_t* row0, size_t stride, int64_t cols, const Q8Rows& x,
+                              float* out) {
+    const int64_t n_super = cols / 256;
+    __m256 dot[R], mins[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) dot[r] = mins[r] = _mm256_setzero_ps();
+    for (int64_t sb = 0; sb < n_super; ++sb) {
+      const __m256 dx = _mm256_loadu_ps(x.d + 8 * sb), xs = _mm256_loadu_ps(x.sum + 8 * sb);
+      __m256 sv[R];
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        __m256 sc, mn;
+        scales(row0 + r * stride + sb * kBlockBytes, &sc, &mn);
+        mins[r] = _mm256_fmadd_ps(mn, xs, mins[r]);
+        sv[r] = _mm256_mul_ps(sc, dx);
+      }
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const __m256i y0 = load256(x.q + sb * 256 + 64 * j);
+        const __m256i y1 = load256(x.q + sb * 256 + 64 * j + 32);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          const __m256i q = load256(row0 + r * stride + sb * kBlockBytes + 16 + 32 * j);
+          const __m256i s0 = isum(low_nibbles(q), y0), s1 = isum(high_nibbles(q), y1);
+          dot[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), lane_of(sv[r], 2 * j), dot[r]);
+          dot[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), lane_of(sv[r], 2 * j + 1), dot[r]);
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) out[r] = hsum(dot[r]) - hsum(mins[r]);
+  }
+};
+
+// Q6_K super-block: ql[128], qh[64], int8 scales[16] (per 16 elements), d (f16); sub-block s
+// (32 elements) of half n = s / 4, k = s % 4: low bits ql[64 n + 32 (k & 1) ..] (high nibbles
+// for k >= 2), high bits (qh[32 n ..] >> 2k) & 3; w = d sc (q - 32).
+struct Q6_K {
+  static constexpr int kBlockBytes = 210;
+  template <int R>
+  HWY_INLINE static void rows(const uint8_t* row0, size_t stride, int64_t cols, const Q8Rows& x,
+                              float* out) {
+    const int64_t n_super = cols / 256;
+    // scale pair (2s, 2s + 1) of sub-block s: lanes 0-3 and 4-7
+    const __m256i pair_lo = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    __m256 dot[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) dot[r] = _mm256_setzero_ps();
+    for (int64_t sb = 0; sb < n_super; ++sb) {
+      // each 16-element scale times its block's activation scale: [2s] and [2s + 1] take d_x[s]
+      const __m256 dx = _mm256_loadu_ps(x.d + 8 * sb);
+      const __m256 dx_lo = _mm256_permutevar8x32_ps(dx, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+      const __m256 dx_hi = _mm256_permutevar8x32_ps(dx, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
+      __m256 sv[R][2];
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* p = row0 + r * stride + sb * kBlockBytes;
+        const __m256 d = _mm256_set1_ps(f16c(p + 208));
+        const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 192));
+        const __m256 lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(s8)), d);
+        const __m256 hi =
+            _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(s8, 8))), d);
+        sv[r][0] = _mm256_mul_ps(lo, dx_lo);
+        sv[r][1] = _mm256_mul_ps(hi, dx_hi);
+      }
+#pragma GCC unroll 8
+      for (int s = 0; s < 8; ++s) {
+        const int n = s / 4, k = s % 4;
+        const __m256i y = load256(x.q + sb * 256 + 32 * s);
+        // the bias 32 * sum y, per lane, shared by the rows
+        const __m256i bias = _mm256_slli_epi32(lanes::byte_sums(y), 5);
+        const __m256i idx = _mm256_add_epi32(pair_lo, _mm256_set1_epi32(2 * (s % 4)));
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          const uint8_t* p = row0 + r * stride + sb * kBlockBytes;
+          const __m256i ql = load256(p + 64 * n + 32 * (k & 1));
+          const __m256i lo = k >= 2 ? high_nibbles(ql) : low_nibbles(ql);
+          const __m256i qh = load256(p + 128 + 32 * n);
+          const __m256i hi = _mm256_slli_epi16(
+              _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), _mm256_set1_epi8(3)),
+              4);
+          const __m256i is = _mm256_sub_epi32(isum(_mm256_or_si256(lo, hi), y), bias);
+          dot[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_permutevar8x32_ps(sv[r][n], idx),
+                                   dot[r]);
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) out[r] = hsum(dot[r]);
+  }
+};
+
+// y[r] = W[r] . x[0] for the range's rows: kRows rows from kRows quarters, the rest one by one.
+template <class F>
+void matvec(const RowRange& w, const Q8Rows& x, float* y) {
+  const int64_t chunk = (w.row_end - w.row_begin) / kRows;
+  const size_t stride = size_t(chunk) * w.row_stride;
+  float out[kRows];
+  for (int64_t i = 0; i < chunk; ++i) {
+    const int64_t r0 = w.row_begin + i;
+    F::template rows<kRows>(w.data + size_t(r0) * w.row_stride, stride, w.cols, x, out);
+    for (int r = 0; r < kRows; ++r) y[r0 + r * chunk] = out[r];
+  }
+  for (int64_t r = w.row_begin + kRows * chunk; r < w.row_end; ++r) {
+    F::template rows<1>(w.data + size_t(r) * w.row_stride, w.row_stride, w.cols, x, out);
+    y[r] = out[0];
+  }
+}
+
+}  // namespace decode
