@@ -338,6 +338,8 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
     switch (w.type) {
       case TensorType::Q4_0:
         return x86::decode::matvec<x86::decode::Q4_0>(w, x, y);
+      case TensorType::Q8_0:
+        return x86::decode::matvec<x86::decode::Q8_0>(w, x, y);
       case TensorType::Q4_K:
         return x86::decode::matvec<x86::decode::Q4_K>(w, x, y);
       case TensorType::Q6_K:

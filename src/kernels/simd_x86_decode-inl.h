@@ -1,4 +1,4 @@
-// AVX2 decode (one token) for the 4- and 6-bit formats: 4 weight rows at a time share every
+// AVX2 decode (one token) for Q4_0, Q8_0, Q4_K and Q6_K: 4 weight rows at a time share every
 // activation load, and the scale work is vectorized over 8 blocks.
 //
 // simd_x86-inl.h's per-row kernel spends ~15 instructions per 32 weights of Q4_0 (unpack,
@@ -37,62 +37,103 @@ HWY_INLINE __m256i isum(__m256i w_u8, __m256i y) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(w_u8, y), _mm256_set1_epi16(1));
 }
 
-// Q4_0: d (f16), 16 bytes of nibbles; w = nibble - 8. Groups of 8 blocks, the row's last
-// blocks one at a time.
-struct Q4_0 {
-  static constexpr int kBlockBytes = 18;
-  struct Acc {
-    __m256 dot, bias;
-  };
+// The 32-element formats: d (f16) and the block's weights. Groups of 8 blocks share one
+// vector of scale products; the row's last blocks go one at a time.
+//   Q4_0: 16 bytes of nibbles (low: elements 0-15, high: 16-31), w = nibble - 8: unsigned
+//   weights, bias 8 taken out in floats (8 d_w sum(d_x q)). Two blocks per register pair:
+//   [a 0-15 | b 0-15] and [a 16-31 | b 16-31] come out of one 2 x 16-byte load, and the
+//   activations are rearranged alike once for all the rows.
+//   Q8_0: 32 signed bytes, the sign trick (|w| . y sign(w)); one block per register.
+template <class F>
+struct Blocks32 {
   // The f16 scales of 8 consecutive blocks as f32: word loads into one register (a gather was
   // slower: 1.5B Q4_0 decode 24-26 tok/s with vpgatherdd, AVX2 on Zen 4).
   HWY_INLINE static __m256 scales8(const uint8_t* p) {
+    constexpr int kB = F::kBlockBytes;
     __m128i h = _mm_cvtsi32_si128(p[0] | (p[1] << 8));
 #pragma GCC unroll 8
-    for (int k = 1; k < 8; ++k) h = _mm_insert_epi16(h, p[18 * k] | (p[18 * k + 1] << 8), k);
+    for (int k = 1; k < 8; ++k) h = _mm_insert_epi16(h, p[kB * k] | (p[kB * k + 1] << 8), k);
     return _mm256_cvtph_ps(h);
   }
   template <int R>
   HWY_INLINE static void rows(const uint8_t* row0, size_t stride, int64_t cols, const Q8Rows& x,
                               float* out) {
+    constexpr int kB = F::kBlockBytes;
     const int64_t nb = cols / 32;
-    Acc a[R];
+    __m256 dot[R], bias[R];
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) a[r] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int r = 0; r < R; ++r) dot[r] = bias[r] = _mm256_setzero_ps();
     int64_t b = 0;
     for (; b + 8 <= nb; b += 8) {
-      const __m256 dx = _mm256_loadu_ps(x.d + b), xs = _mm256_loadu_ps(x.sum + b);
+      const __m256 dx = _mm256_loadu_ps(x.d + b);
       __m256 sv[R];
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
-        const uint8_t* p = row0 + r * stride + b * kBlockBytes;
-        const __m256 dw = scales8(p);
-        a[r].bias = _mm256_fmadd_ps(dw, xs, a[r].bias);
+        const __m256 dw = scales8(row0 + r * stride + b * kB);
+        if constexpr (F::kBias != 0)
+          bias[r] = _mm256_fmadd_ps(dw, _mm256_loadu_ps(x.sum + b), bias[r]);
         sv[r] = _mm256_mul_ps(dw, dx);
       }
-#pragma GCC unroll 8
-      for (int k = 0; k < 8; ++k) {
-        const __m256i y = load256(x.q + (b + k) * 32);
 #pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) {
-          const uint8_t* p = row0 + r * stride + (b + k) * kBlockBytes;
-          const __m256i s = isum(nibbles_in_order(p + 2), y);
-          a[r].dot = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), lane_of(sv[r], k), a[r].dot);
-        }
+      for (int k = 0; k < 8; k += 2) {
+        __m256i y0, y1;
+        F::activations(load256(x.q + (b + k) * 32), load256(x.q + (b + k + 1) * 32), &y0, &y1);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r)
+          F::add_pair(row0 + r * stride + (b + k) * kB, y0, y1, sv[r], k, &dot[r]);
       }
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       float tail = 0.0f;
       for (int64_t t = b; t < nb; ++t) {
-        const uint8_t* p = row0 + r * stride + t * kBlockBytes;
+        const uint8_t* p = row0 + r * stride + t * kB;
         const float dw = f16c(p);
-        tail += dw * x.d[t] *
-                    hsum(_mm256_cvtepi32_ps(isum(nibbles_in_order(p + 2), load256(x.q + t * 32)))) -
-                8.0f * dw * x.sum[t];
+        tail += dw * x.d[t] * hsum(_mm256_cvtepi32_ps(F::block(p, load256(x.q + t * 32)))) -
+                float(F::kBias) * dw * x.sum[t];
       }
-      out[r] = hsum(a[r].dot) - 8.0f * hsum(a[r].bias) + tail;
+      out[r] = hsum(dot[r]) - float(F::kBias) * hsum(bias[r]) + tail;
     }
+  }
+};
+
+struct Q4_0 : Blocks32<Q4_0> {
+  static constexpr int kBlockBytes = 18, kBias = 8;
+  HWY_INLINE static void activations(__m256i ya, __m256i yb, __m256i* y0, __m256i* y1) {
+    *y0 = _mm256_permute2x128_si256(ya, yb, 0x20);
+    *y1 = _mm256_permute2x128_si256(ya, yb, 0x31);
+  }
+  // blocks k (at p) and k + 1: lanes 0-3 block k, lanes 4-7 block k + 1
+  HWY_INLINE static void add_pair(const uint8_t* p, __m256i y0, __m256i y1, __m256 sv, int k,
+                                  __m256* dot) {
+    const __m256i q = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(p + 20),
+                                          reinterpret_cast<const __m128i*>(p + 2));
+    const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(low_nibbles(q), y0),
+                                         _mm256_maddubs_epi16(high_nibbles(q), y1));
+    const __m256i pair = _mm256_setr_epi32(k, k, k, k, k + 1, k + 1, k + 1, k + 1);
+    *dot = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(s16, _mm256_set1_epi16(1))),
+                           _mm256_permutevar8x32_ps(sv, pair), *dot);
+  }
+  HWY_INLINE static __m256i block(const uint8_t* p, __m256i y) {
+    return isum(nibbles_in_order(p + 2), y);
+  }
+};
+
+struct Q8_0 : Blocks32<Q8_0> {
+  static constexpr int kBlockBytes = 34, kBias = 0;
+  HWY_INLINE static void activations(__m256i ya, __m256i yb, __m256i* y0, __m256i* y1) {
+    *y0 = ya;
+    *y1 = yb;
+  }
+  HWY_INLINE static __m256i block(const uint8_t* p, __m256i y) {
+    const __m256i w = load256(p + 2);
+    return isum(_mm256_abs_epi8(w), _mm256_sign_epi8(y, w));
+  }
+  HWY_INLINE static void add_pair(const uint8_t* p, __m256i y0, __m256i y1, __m256 sv, int k,
+                                  __m256* dot) {
+    *dot = _mm256_fmadd_ps(_mm256_cvtepi32_ps(block(p, y0)), lane_of(sv, k), *dot);
+    *dot =
+        _mm256_fmadd_ps(_mm256_cvtepi32_ps(block(p + kBlockBytes, y1)), lane_of(sv, k + 1), *dot);
   }
 };
 
