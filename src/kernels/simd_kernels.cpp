@@ -145,6 +145,24 @@ struct Q4_KFormat {
   }
 };
 
+// Q5_K super-block (256): Q4_K's d, dmin and scales, then qh[32], then the 128 bytes of nibbles
+// (at 48); element l of sub-block s has its fifth bit in bit s of qh[l].
+struct Q5_KFormat : Q4_KFormat {
+  static constexpr int kBytes = 176;
+  const uint8_t* qh;
+  HWY_INLINE void prepare(const uint8_t* b) {
+    Q4_KFormat::prepare(b);
+    qh = b + 16;
+    qs = b + 48;
+  }
+  HWY_INLINE V16 load(int s, int e0) const {
+    const DU8 du8;
+    const auto fifth = hn::ShiftLeft<4>(
+        hn::And(hn::ShiftRightSame(hn::LoadU(du8, qh + e0), s), hn::Set(du8, uint8_t(1))));
+    return hn::Add(Q4_KFormat::load(s, e0), hn::PromoteTo(D16(), hn::BitCast(D8(), fifth)));
+  }
+};
+
 // Q6_K super-block (256): ql[128] low 4 bits, qh[64] high 2 bits, int8 scales[16] (one per 16
 // elements), f16 d. In half n (128 elements), sub-block k (32): low bits from
 // ql[64 n + 32 (k & 1) + l] (high nibble for k >= 2), high bits (qh[32 n + l] >> 2k) & 3;
@@ -380,6 +398,8 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       return x86::matvec<x86::Q5_0>(w, x, n_tok, y, y_stride);
     case TensorType::Q4_K:
       return x86::matvec<x86::Q4_K>(w, x, n_tok, y, y_stride);
+    case TensorType::Q5_K:
+      return x86::matvec<x86::Q5_K>(w, x, n_tok, y, y_stride);
     case TensorType::Q6_K:
       return x86::matvec<x86::Q6_K>(w, x, n_tok, y, y_stride);
     default:
@@ -395,6 +415,8 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       return matvec_q8_format<Q5_0Format>(w, x, n_tok, y, y_stride);
     case TensorType::Q4_K:
       return matvec_q8_format<Q4_KFormat>(w, x, n_tok, y, y_stride);
+    case TensorType::Q5_K:
+      return matvec_q8_format<Q5_KFormat>(w, x, n_tok, y, y_stride);
     case TensorType::Q6_K:
       return matvec_q8_format<Q6_KFormat>(w, x, n_tok, y, y_stride);
     default:
@@ -597,6 +619,7 @@ int lane_elems_of(TensorType type) {
     case TensorType::Q4_0:
     case TensorType::Q5_0:
     case TensorType::Q4_K:
+    case TensorType::Q5_K:
       return 32;
     case TensorType::Q6_K:
       return 16;
@@ -611,6 +634,7 @@ bool has_q8_kernel(TensorType type) {
     case TensorType::Q4_0:
     case TensorType::Q5_0:
     case TensorType::Q4_K:
+    case TensorType::Q5_K:
     case TensorType::Q6_K:
       return true;
     default:

@@ -129,6 +129,22 @@ struct Q4_K {
   }
 };
 
+// Q5_K: Q4_K's scales, qh[32] at 16 (element l of sub-block s: bit s of qh[l]), nibbles at 48.
+struct Q5_K : Q4_K {
+  static constexpr int kBytes = 176;
+  const uint8_t* qh;
+  HWY_INLINE void prepare(const uint8_t* b) {
+    Q4_K::prepare(b);
+    qh = b + 16;
+    qs = b + 48;
+  }
+  HWY_INLINE __m256i load(int s) const {
+    const __m256i fifth =
+        _mm256_and_si256(_mm256_srl_epi16(load256(qh), _mm_cvtsi32_si128(s)), _mm256_set1_epi8(1));
+    return _mm256_or_si256(Q4_K::load(s), _mm256_slli_epi16(fifth, 4));
+  }
+};
+
 struct Q6_K {
   static constexpr int kElems = 256, kBytes = 210;
   static constexpr bool kSigned = true, kScale16 = true, kHasMin = false;
