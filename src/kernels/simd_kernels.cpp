@@ -343,6 +343,9 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
     case TensorType::Q4_K:
       done = vnni_product<vnni::lanes::LQ4_K, vnni::Q4_K>(w, x, n_tok, y, y_stride);
       break;
+    case TensorType::Q5_K:
+      done = vnni_product<vnni::lanes::LQ5_K, vnni::Q5_K>(w, x, n_tok, y, y_stride);
+      break;
     case TensorType::Q6_K:
       done = vnni_product<vnni::lanes::LQ6_K, vnni::Q6_K>(w, x, n_tok, y, y_stride);
       break;

@@ -213,18 +213,45 @@ struct Q4_K {
                           _mm256_set1_ps(dmin));
   }
   WHALE_VNNI_INLINE static void group(const Unit& u, int h, Group* g) {
-    // Nibble registers hold [s0a s0b s2a s2b] (low) and [s1a s1b s3a s3b] (high) in 16-byte
-    // lanes (a/b: first/second halves); the layout wants [s0a s1a s2a s3a] and [s0b s1b s2b s3b].
+    const __m512i z = load512(u.p + 16 + 64 * h);
+    arrange(u, h, low4(z), high4(z), g);
+  }
+  // Low-nibble values l = [s0a s0b s2a s2b] and high-nibble values hn = [s1a s1b s3a s3b] of
+  // group h (16-byte lanes; a/b: first/second halves) into the layout, which wants
+  // [s0a s1a s2a s3a] and [s0b s1b s2b s3b], with the group's scales and minimums.
+  WHALE_VNNI_INLINE static void arrange(const Unit& u, int h, __m512i l, __m512i hn, Group* g) {
     static constexpr QwordIndex kLo = {{0, 1, 8, 9, 4, 5, 12, 13}};
     static constexpr QwordIndex kHi = {{2, 3, 10, 11, 6, 7, 14, 15}};
     static constexpr DwordIndex kSpread[2] = {{{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3}},
                                               {{4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7}}};
-    const __m512i z = load512(u.p + 16 + 64 * h);
-    const __m512i l = low4(z), hn = high4(z);
     g->lo = _mm512_permutex2var_epi64(l, _mm512_load_si512(kLo.v), hn);
     g->hi = _mm512_permutex2var_epi64(l, _mm512_load_si512(kHi.v), hn);
     g->sw = _mm512_permutexvar_ps(_mm512_load_si512(kSpread[h].v), _mm512_zextps256_ps512(u.scale));
     g->mins = h == 0 ? _mm256_castps256_ps128(u.min) : _mm256_extractf128_ps(u.min, 1);
+  }
+};
+
+// Q5_K super-block: Q4_K's d, dmin and scales, qh[32] at 16, the nibbles at 48; element l of
+// sub-block s has its fifth bit in bit s of qh[l].
+struct Q5_K : Q4_K {
+  static constexpr int kBlockBytes = 176, kUnitBytes = 176;
+  WHALE_VNNI_INLINE static void group(const Unit& u, int h, Group* g) {
+    // l holds sub-blocks 4h (qwords 0-3) and 4h + 2 (4-7), hn 4h + 1 and 4h + 3: qh shifted by
+    // the sub-block index per qword, bit 0 of each byte kept (shifts stay below 8).
+    static constexpr QwordIndex kShiftL[2] = {{{0, 0, 0, 0, 2, 2, 2, 2}},
+                                              {{4, 4, 4, 4, 6, 6, 6, 6}}};
+    static constexpr QwordIndex kShiftH[2] = {{{1, 1, 1, 1, 3, 3, 3, 3}},
+                                              {{5, 5, 5, 5, 7, 7, 7, 7}}};
+    const __m512i z = load512(u.p + 48 + 64 * h);
+    const __m512i qh =
+        _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(u.p + 16)));
+    const __m512i one = _mm512_set1_epi8(1);
+    const __m512i fl =
+        _mm512_and_si512(_mm512_srlv_epi64(qh, _mm512_load_si512(kShiftL[h].v)), one);
+    const __m512i fh =
+        _mm512_and_si512(_mm512_srlv_epi64(qh, _mm512_load_si512(kShiftH[h].v)), one);
+    arrange(u, h, _mm512_or_si512(low4(z), _mm512_slli_epi16(fl, 4)),
+            _mm512_or_si512(high4(z), _mm512_slli_epi16(fh, 4)), g);
   }
 };
 

@@ -192,6 +192,39 @@ struct LQ4_K : ScratchChunk<8, true> {
   }
 };
 
+// Q5_K: LQ4_K's lanes (qs at byte 48) plus the fifth bits: bit s of qh[l] (qh at byte 16).
+struct LQ5_K : ScratchChunk<8, true> {
+  static constexpr int kBlockBytes = 176, kBiasShift = -1;
+  WHALE_VNNI_INLINE static void repack(const uint8_t* row, int64_t c, __mmask16 valid,
+                                       uint8_t* dst) {
+    const uint8_t* base = row + c * 2 * kBlockBytes;
+    alignas(64) static constexpr DwordIndex kQs = {
+        {48, 48, 80, 80, 112, 112, 144, 144, 224, 224, 256, 256, 288, 288, 320, 320}};
+    alignas(64) static constexpr DwordIndex kQh = {
+        {16, 16, 16, 16, 16, 16, 16, 16, 192, 192, 192, 192, 192, 192, 192, 192}};
+    alignas(64) static constexpr DwordIndex kSub = {
+        {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7}};
+    const __m512i qs = _mm512_load_si512(kQs.v), qh = _mm512_load_si512(kQh.v);
+    const __m512i sub = _mm512_load_si512(kSub.v);
+    for (int m = 0; m < 8; ++m) {
+      const __m512i off = _mm512_set1_epi32(4 * m);
+      __m512i v = gather(valid, _mm512_add_epi32(qs, off), base);
+      v = _mm512_mask_srli_epi32(v, __mmask16(0xAAAA), v, 4);  // odd sub-blocks: high nibbles
+      const __m512i h =
+          _mm512_and_si512(_mm512_srlv_epi32(gather(valid, _mm512_add_epi32(qh, off), base), sub),
+                           _mm512_set1_epi32(0x01010101));
+      _mm512_store_si512(dst + 64 * m, _mm512_or_si512(low4_32(v), _mm512_slli_epi32(h, 4)));
+    }
+    Q5_K::Unit u[2] = {};
+    for (int b = 0; b < 2; ++b)
+      if (valid >> (8 * b) & 1) Q5_K::prepare(base + b * kBlockBytes, u[b]);
+    _mm512_store_ps(dst + kScale,
+                    _mm512_insertf32x8(_mm512_castps256_ps512(u[0].scale), u[1].scale, 1));
+    _mm512_store_ps(dst + kMinOff,
+                    _mm512_insertf32x8(_mm512_castps256_ps512(u[0].min), u[1].min, 1));
+  }
+};
+
 // Q6_K: a chunk is one super-block; lane k is the 16 elements 16k.. (scale k). Element
 // 16k + l' (l' < 16) of half n = k / 8, 32-sub-block s = (k % 8) / 2 at l = 16 (k & 1) + l':
 // low bits ql[64 n + 32 (s & 1) + l] (>> 4 for s >= 2), high bits (qh[32 n + l] >> 2s) & 3.
