@@ -363,6 +363,8 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
         return x86::decode::matvec<x86::decode::Q8_0>(w, x, y);
       case TensorType::Q4_K:
         return x86::decode::matvec<x86::decode::Q4_K>(w, x, y);
+      case TensorType::Q5_K:
+        return x86::decode::matvec<x86::decode::Q5_K>(w, x, y);
       case TensorType::Q6_K:
         return x86::decode::matvec<x86::decode::Q6_K>(w, x, y);
       default:
@@ -382,6 +384,9 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       break;
     case TensorType::Q4_K:
       done = x86_lanes_product<x86::lanes::LQ4_K>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q5_K:
+      done = x86_lanes_product<x86::lanes::LQ5_K>(w, x, n_tok, y, y_stride);
       break;
     case TensorType::Q6_K:
       done = x86_lanes_product<x86::lanes::LQ6_K>(w, x, n_tok, y, y_stride);

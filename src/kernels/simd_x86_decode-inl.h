@@ -1,4 +1,4 @@
-// AVX2 decode (one token) for Q4_0, Q8_0, Q4_K and Q6_K: 4 weight rows at a time share every
+// AVX2 decode (one token) for Q4_0, Q8_0, Q4_K, Q5_K and Q6_K: 4 weight rows at a time share every
 // activation load, and the scale work is vectorized over 8 blocks.
 //
 // simd_x86-inl.h's per-row kernel spends ~15 instructions per 32 weights of Q4_0 (unpack,
@@ -159,6 +159,14 @@ struct Q4_K {
   template <int R>
   HWY_INLINE static void rows(const uint8_t* row0, size_t stride, int64_t cols, const Q8Rows& x,
                               float* out) {
+    k_rows<R, false>(row0, stride, cols, x, out);
+  }
+  // Q4_K (kFifth false) and Q5_K (qh[32] at 16: bit s of qh[l] is the fifth bit of element l
+  // of sub-block s; nibbles at 48).
+  template <int R, bool kFifth>
+  HWY_INLINE static void k_rows(const uint8_t* row0, size_t stride, int64_t cols, const Q8Rows& x,
+                                float* out) {
+    constexpr int kBytes = kFifth ? 176 : kBlockBytes, kQs = kFifth ? 48 : 16;
     const int64_t n_super = cols / 256;
     __m256 dot[R], mins[R];
 #pragma GCC unroll 4
@@ -169,7 +177,7 @@ struct Q4_K {
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         __m256 sc, mn;
-        scales(row0 + r * stride + sb * kBlockBytes, &sc, &mn);
+        scales(row0 + r * stride + sb * kBytes, &sc, &mn);
         mins[r] = _mm256_fmadd_ps(mn, xs, mins[r]);
         sv[r] = _mm256_mul_ps(sc, dx);
       }
@@ -179,15 +187,34 @@ struct Q4_K {
         const __m256i y1 = load256(x.q + sb * 256 + 64 * j + 32);
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) {
-          const __m256i q = load256(row0 + r * stride + sb * kBlockBytes + 16 + 32 * j);
-          const __m256i s0 = isum(low_nibbles(q), y0), s1 = isum(high_nibbles(q), y1);
-          dot[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), lane_of(sv[r], 2 * j), dot[r]);
-          dot[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), lane_of(sv[r], 2 * j + 1), dot[r]);
+          const uint8_t* p = row0 + r * stride + sb * kBytes;
+          const __m256i q = load256(p + kQs + 32 * j);
+          __m256i w0 = low_nibbles(q), w1 = high_nibbles(q);
+          if constexpr (kFifth) {
+            const __m256i qh = load256(p + 16), one = _mm256_set1_epi8(1);
+            const __m256i f0 =
+                _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j)), one);
+            const __m256i f1 =
+                _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j + 1)), one);
+            w0 = _mm256_or_si256(w0, _mm256_slli_epi16(f0, 4));
+            w1 = _mm256_or_si256(w1, _mm256_slli_epi16(f1, 4));
+          }
+          dot[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum(w0, y0)), lane_of(sv[r], 2 * j), dot[r]);
+          dot[r] =
+              _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum(w1, y1)), lane_of(sv[r], 2 * j + 1), dot[r]);
         }
       }
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) out[r] = hsum(dot[r]) - hsum(mins[r]);
+  }
+};
+
+struct Q5_K {
+  template <int R>
+  HWY_INLINE static void rows(const uint8_t* row0, size_t stride, int64_t cols, const Q8Rows& x,
+                              float* out) {
+    Q4_K::k_rows<R, true>(row0, stride, cols, x, out);
   }
 };
 

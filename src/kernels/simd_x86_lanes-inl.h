@@ -210,6 +210,28 @@ struct LQ4_K : ScratchChunk<8, -1, 8, true> {
   }
 };
 
+// Q5_K: LQ4_K's lanes (nibbles at byte 48) plus the fifth bits: bit k of qh[l] (qh at byte 16).
+struct LQ5_K : ScratchChunk<8, -1, 4, true> {
+  static constexpr int kBlockBytes = 176;
+  HWY_INLINE static void repack(const uint8_t* row, int64_t c, __m256i valid, uint8_t* dst) {
+    const uint8_t* base = row + c * kBlockBytes;
+    const __m256i qs = _mm256_setr_epi32(48, 48, 80, 80, 112, 112, 144, 144);
+    const __m256i shift = _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4);
+    for (int m = 0; m < 8; ++m) {
+      const __m256i v = gather(valid, _mm256_add_epi32(qs, _mm256_set1_epi32(4 * m)), base);
+      const __m256i h = gather(valid, _mm256_set1_epi32(16 + 4 * m), base);
+      const __m256i fifth =
+          _mm256_and_si256(_mm256_srlv_epi32(h, lane_index()), _mm256_set1_epi32(0x01010101));
+      store(dst + 32 * m,
+            _mm256_or_si256(low4_32(_mm256_srlv_epi32(v, shift)), _mm256_slli_epi32(fifth, 4)));
+    }
+    Q5_K unit;
+    unit.prepare(base);
+    store(dst + kScale, _mm256_loadu_ps(unit.scale));
+    store(dst + kMinOff, _mm256_loadu_ps(unit.min));
+  }
+};
+
 // Q6_K: a chunk is half n = c % 2 of super-block c / 2; lane k holds the 16 elements 16 k ..
 // of the half (scale 8 n + k): 32-sub-block s = k / 2 at l = 16 (k & 1), low bits
 // ql[64 n + 32 (s & 1) + l] (>> 4 for s >= 2), high bits (qh[32 n + l] >> 2s) & 3.
