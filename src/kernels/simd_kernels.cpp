@@ -113,6 +113,29 @@ struct Q5_0Format {
   HWY_INLINE V16 load(int, int e0) const { return hn::PromoteTo(D16(), hn::LoadU(D8(), q + e0)); }
 };
 
+// Q4_1 / Q5_1: d, m (f16), [Q5_1: 32-bit qh], 16 bytes of nibbles (Q4_0's order); w = d q + m
+// with q unsigned: the minimum term is -m (as Q4_K's). Unpacked to bytes per block.
+template <bool kFifth>
+struct QAffine32Format {
+  static constexpr int kElems = 32, kBytes = kFifth ? 24 : 20;
+  static constexpr bool kScale16 = false, kHasMin = true;
+  HWY_ALIGN int8_t q[32];
+  float scale[1];
+  float min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    scale[0] = f16_at(b);
+    min[0] = -f16_at(b + 2);
+    uint32_t qh = 0;
+    if (kFifth) std::memcpy(&qh, b + 4, 4);
+    const uint8_t* qs = b + (kFifth ? 8 : 4);
+    for (int j = 0; j < 16; ++j) {
+      q[j] = int8_t((qs[j] & 0x0F) | (((qh >> j) & 1) << 4));
+      q[j + 16] = int8_t((qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+    }
+  }
+  HWY_INLINE V16 load(int, int e0) const { return hn::PromoteTo(D16(), hn::LoadU(D8(), q + e0)); }
+};
+
 // Q4_K super-block (256): f16 d, f16 dmin, 12 bytes of packed 6-bit scales/mins, 128 bytes of
 // nibbles. Sub-block s (32 elements) = nibbles of qs[32 (s / 2) ..], low for even s;
 // weight = d * scale_s * q - dmin * min_s.
@@ -408,6 +431,10 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       return x86::matvec<x86::Q4_K>(w, x, n_tok, y, y_stride);
     case TensorType::Q5_K:
       return x86::matvec<x86::Q5_K>(w, x, n_tok, y, y_stride);
+    case TensorType::Q4_1:
+      return x86::matvec<x86::Q4_1>(w, x, n_tok, y, y_stride);
+    case TensorType::Q5_1:
+      return x86::matvec<x86::Q5_1>(w, x, n_tok, y, y_stride);
     case TensorType::Q6_K:
       return x86::matvec<x86::Q6_K>(w, x, n_tok, y, y_stride);
     default:
@@ -425,6 +452,10 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       return matvec_q8_format<Q4_KFormat>(w, x, n_tok, y, y_stride);
     case TensorType::Q5_K:
       return matvec_q8_format<Q5_KFormat>(w, x, n_tok, y, y_stride);
+    case TensorType::Q4_1:
+      return matvec_q8_format<QAffine32Format<false>>(w, x, n_tok, y, y_stride);
+    case TensorType::Q5_1:
+      return matvec_q8_format<QAffine32Format<true>>(w, x, n_tok, y, y_stride);
     case TensorType::Q6_K:
       return matvec_q8_format<Q6_KFormat>(w, x, n_tok, y, y_stride);
     default:
@@ -644,6 +675,8 @@ bool has_q8_kernel(TensorType type) {
     case TensorType::Q4_K:
     case TensorType::Q5_K:
     case TensorType::Q6_K:
+    case TensorType::Q4_1:
+    case TensorType::Q5_1:
       return true;
     default:
       return false;

@@ -62,7 +62,8 @@ void pack_q8_lanes(const Q8Rows& x, int64_t n_rows, int lane_elems, uint8_t* out
 // The lane layout a weight type's many-token kernel reads: 32, 16, or 0 (none).
 int lane_elems_of(TensorType type);
 
-// True for the weight types with an integer kernel: Q8_0, Q4_0, Q5_0, Q4_K, Q6_K.
+// True for the weight types with an integer kernel: Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K,
+// Q6_K.
 bool has_q8_kernel(TensorType type);
 
 // True for the types multiplied directly with f32 activations: F32, F16, BF16.

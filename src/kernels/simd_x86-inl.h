@@ -107,6 +107,31 @@ struct Q5_0 {
   }
 };
 
+// Q4_1 / Q5_1: d, m (f16), [Q5_1: qh (32 bits)], 16 bytes of nibbles; w = d q + m with q the
+// unsigned nibble (plus the fifth bit): the "minimum" term is -m, applied as Q4_K's are.
+template <bool kFifth>
+struct QAffine32 {
+  static constexpr int kElems = 32, kBytes = kFifth ? 24 : 20;
+  static constexpr bool kSigned = false, kScale16 = false, kHasMin = true;
+  const uint8_t* blk;
+  float scale[1], min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    blk = b;
+    scale[0] = f16c(b);
+    min[0] = -f16c(b + 2);
+  }
+  HWY_INLINE __m256i load(int) const {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + (kFifth ? 8 : 4)));
+    const __m256i q = low_nibbles(_mm256_set_m128i(_mm_srli_epi16(v, 4), v));
+    if constexpr (!kFifth) return q;
+    uint32_t qh;
+    std::memcpy(&qh, blk + 4, 4);
+    return _mm256_or_si256(q, _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
+  }
+};
+using Q4_1 = QAffine32<false>;
+using Q5_1 = QAffine32<true>;
+
 struct Q4_K {
   static constexpr int kElems = 256, kBytes = 144;
   static constexpr bool kSigned = false, kScale16 = false, kHasMin = true;
