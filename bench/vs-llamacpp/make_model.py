@@ -12,11 +12,12 @@ quantized file of that model has, so both engines do the same work).
                                 q_lora none, nope 128 / rope 64 / v 128, 64 routed experts
                                 (6 active, 1408 wide), 2 shared, first layer dense (10944),
                                 vocab 102400 (public config.json of deepseek-ai/DeepSeek-V2-Lite)
-  TYPE   q8_0 | q4_0 | q4_k_m   tensor types chosen by the same rules as `whale quantize`
-                                (src/quant/mix.cpp): norms and the router stay f32, output.weight
-                                Q6_K for q4_0/q4_k_m, attn_v / ffn_down Q6_K on llama.cpp's
-                                "more bits" layers for q4_k_m, rows that do not divide into
-                                256-blocks fall back (Q4_K -> Q5_0, Q6_K -> Q8_0)
+  TYPE   q8_0 | q4_0 | q4_k_m | q5_k_m   tensor types chosen by the same rules as `whale
+                                quantize` (src/quant/mix.cpp): norms and the router stay f32,
+                                output.weight Q6_K for q4_0/q4_k_m/q5_k_m, attn_v / ffn_down
+                                Q6_K on llama.cpp's "more bits" layers for q4_k_m/q5_k_m, rows
+                                that do not divide into 256-blocks fall back (Q4_K -> Q5_0,
+                                Q5_K -> Q5_1, Q6_K -> Q8_0)
   --layers N  fewer layers (quick checks of the pipeline)
 
 The metadata (architecture keys, a small byte-level BPE tokenizer padded with [PADn] tokens to
@@ -46,7 +47,7 @@ SHAPES = {
                              experts=64, used=6, shared=2, dense=1, kv_lora=512, nope=128,
                              rope=64, v=128),
 }
-FILE_TYPE = {"q8_0": 7, "q4_0": 2, "q4_k_m": 15}
+FILE_TYPE = {"q8_0": 7, "q4_0": 2, "q4_k_m": 15, "q5_k_m": 17}
 
 
 def tensor_list(s):
@@ -96,15 +97,15 @@ def fallback(t, row):
     block = gg.TYPES[t][1]
     if row % block == 0:
         return t
-    f = {"q4_k": "q5_0", "q6_k": "q8_0"}.get(t, "f16")
+    f = {"q4_k": "q5_0", "q5_k": "q5_1", "q6_k": "q8_0"}.get(t, "f16")
     return f if row % gg.TYPES[f][1] == 0 else "f16"
 
 
 def choose_type(name, shape, target, n_layers):
-    """The rules of src/quant/mix.cpp (choose_type) for q8_0, q4_0 and q4_k_m."""
+    """The rules of src/quant/mix.cpp (choose_type) for q8_0, q4_0, q4_k_m and q5_k_m."""
     if len(shape) < 2 or "_norm.weight" in name or "ffn_gate_inp.weight" in name:
         return "f32"
-    base = {"q8_0": "q8_0", "q4_0": "q4_0", "q4_k_m": "q4_k"}[target]
+    base = {"q8_0": "q8_0", "q4_0": "q4_0", "q4_k_m": "q4_k", "q5_k_m": "q5_k"}[target]
     m = re.match(r"blk\.(\d+)\.", name)
     layer = int(m.group(1)) if m else -1
     row, t = shape[0], base
@@ -113,7 +114,7 @@ def choose_type(name, shape, target, n_layers):
             t = "q6_k" if row % 256 == 0 else "q8_0"
     elif any(k in name for k in ("attn_v.weight", "attn_qkv.weight", "attn_kv_b.weight")) or \
             "ffn_down" in name:
-        if target == "q4_k_m" and layer >= 0 and use_more_bits(layer, n_layers):
+        if target in ("q4_k_m", "q5_k_m") and layer >= 0 and use_more_bits(layer, n_layers):
             t = "q6_k"
     return fallback(t, row)
 
@@ -133,8 +134,11 @@ def random_blocks(rng, tname, n_blocks):
         b[:, 0:2] = f16_bytes(4.3e-3)
     elif tname == "q5_0":
         b[:, 0:2] = f16_bytes(2.2e-3)
-    elif tname == "q4_k":
-        b[:, 0:2] = f16_bytes(1.3e-4)
+    elif tname == "q5_1":
+        b[:, 0:2] = f16_bytes(1.3e-3)
+        b[:, 2:4] = f16_bytes(-2.0e-2)
+    elif tname in ("q4_k", "q5_k"):
+        b[:, 0:2] = f16_bytes(1.3e-4 if tname == "q4_k" else 6.5e-5)
         b[:, 2:4] = f16_bytes(1.0e-4)
     elif tname == "q6_k":
         b[:, 208:210] = f16_bytes(1.5e-5)

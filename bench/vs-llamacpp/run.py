@@ -7,6 +7,7 @@
 Models (made by make_model.py into DIR on first use, ~1-9 GB each):
   qwen1.5b-q8_0 qwen1.5b-q4_0 qwen1.5b-q4_k_m   DeepSeek-R1-Distill-Qwen-1.5B shapes
   v2lite-q4_0 v2lite-q4_k_m                     DeepSeek-V2-Lite shapes
+  qwen1.5b-q5_k_m v2lite-q5_k_m                 (only with --only: Q5_K_M mixes)
 For each: `whale bench --json` and llama.cpp (llamacpp_bench.py) with the same -p/-n/-t/-r,
 whale's peak RSS (from wait4) against file size + KV cache, and the ratios whale / llama.cpp of
 the median tok/s. --long adds tg after a 4096-token prompt on the V2-Lite shapes (-p 4096).
@@ -38,6 +39,11 @@ MODELS = {
     "qwen1.5b-q4_k_m": ("r1-distill-qwen-1.5b", "q4_k_m"),
     "v2lite-q4_0": ("deepseek-v2-lite", "q4_0"),
     "v2lite-q4_k_m": ("deepseek-v2-lite", "q4_k_m"),
+}
+# Not in the default run (issue 5's table): pass them with --only.
+EXTRA_MODELS = {
+    "qwen1.5b-q5_k_m": ("r1-distill-qwen-1.5b", "q5_k_m"),
+    "v2lite-q5_k_m": ("deepseek-v2-lite", "q5_k_m"),
 }
 
 
@@ -94,7 +100,7 @@ def main():
     names = a.only.split(",") if a.only else list(MODELS)
     rows = []
     for name in names:
-        shape, qtype = MODELS[name]
+        shape, qtype = {**MODELS, **EXTRA_MODELS}[name]
         suffix = f"-l{a.layers}" if a.layers else ""
         path = os.path.join(a.work, f"{name}{suffix}.gguf")
         if not os.path.exists(path):

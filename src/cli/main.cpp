@@ -21,7 +21,7 @@ const std::vector<Command>& all_commands() {
       {"template", cmd_template,
        "whale template --model M --messages F.json [--generation-prompt] [--template F.jinja]"},
       {"convert", cmd_convert,
-       "whale convert HF_DIR OUT.gguf --type T   (f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m)"},
+       "whale convert HF_DIR OUT.gguf --type T   (f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m q5_k_m)"},
       {"quantize", cmd_quantize, "whale quantize IN.gguf OUT.gguf T"},
       {"logits", cmd_logits,
        "whale logits --model M --tokens 1,2,3 --out F.f32 [--decode] [--mla absorbed|expanded] "

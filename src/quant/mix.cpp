@@ -13,7 +13,7 @@ struct TargetInfo {
   std::string_view name;
   uint32_t file_type;  // LLAMA_FTYPE_*
 };
-constexpr std::array<TargetInfo, 8> kTargets = {{
+constexpr std::array<TargetInfo, 9> kTargets = {{
     {Target::f32, "f32", 0},
     {Target::f16, "f16", 1},
     {Target::bf16, "bf16", 32},
@@ -22,6 +22,7 @@ constexpr std::array<TargetInfo, 8> kTargets = {{
     {Target::q4_k, "q4_k", 14},  // LLAMA_FTYPE_MOSTLY_Q4_K_S
     {Target::q6_k, "q6_k", 18},
     {Target::q4_k_m, "q4_k_m", 15},
+    {Target::q5_k_m, "q5_k_m", 17},
 }};
 
 bool contains(std::string_view s, std::string_view part) {
@@ -134,22 +135,26 @@ TensorType choose_type(std::string_view name, const std::vector<uint64_t>& shape
     case Target::q6_k:
       base = TensorType::Q6_K;
       break;
+    case Target::q5_k_m:
+      base = TensorType::Q5_K;
+      break;
     default:
       break;
   }
   TensorType t = base;
+  const bool k_m = target == Target::q4_k_m || target == Target::q5_k_m;
   if (is_output) {
     // llama.cpp: the output matrix gets Q6_K unless the target is Q8_0; Q8_0 if its rows do not
     // divide into 256-element super-blocks.
     if (base != TensorType::Q8_0) t = row % 256 == 0 ? TensorType::Q6_K : TensorType::Q8_0;
   } else if (is_attn_v_like(name)) {
-    if (target == Target::q4_k_m && layer >= 0 && use_more_bits(layer, n_layers))
+    if (k_m && layer >= 0 && use_more_bits(layer, n_layers))
       t = TensorType::Q6_K;
     else if (target == Target::q4_k && layer >= 0 && layer < 4)
       t = TensorType::Q5_K;
     if (options.llama_70b && t == TensorType::Q4_K) t = TensorType::Q5_K;
   } else if (contains(name, "ffn_down")) {
-    if (target == Target::q4_k_m && layer >= 0 && use_more_bits(layer, n_layers))
+    if (k_m && layer >= 0 && use_more_bits(layer, n_layers))
       t = TensorType::Q6_K;
     else if (target == Target::q4_k && layer >= 0 && layer < n_layers / 8)
       t = TensorType::Q5_K;

@@ -13,6 +13,7 @@
 //  * q4_k_m: Q4_K; output.weight Q6_K; attn_v-like tensors and ffn_down* tensors (incl. the
 //    MoE ffn_down_exps / ffn_down_shexp) Q6_K on the "more bits" layers: the first n/8, the
 //    last n/8, and every third layer in between (i >= 7n/8 || i < n/8 || (i - n/8) % 3 == 2).
+//  * q5_k_m: as q4_k_m with Q5_K in place of Q4_K.
 //  * q6_k: Q6_K everywhere (output.weight too).
 //  * Llama 70B-class models (option llama_70b): attn_v-like tensors that would be Q4_K get Q5_K.
 //  * Shape fallback: a block type needs row length (shape[0]) divisible by its block size:
@@ -31,7 +32,7 @@
 
 namespace whale {
 
-enum class Target { f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m };
+enum class Target { f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m, q5_k_m };
 
 struct MixOptions {
   bool tied_embeddings = false;  // no output.weight: token_embd doubles as the output matrix
@@ -40,7 +41,7 @@ struct MixOptions {
 
 std::optional<Target> target_from_name(std::string_view name);  // "q4_k_m", case-insensitive
 std::string_view target_name(Target t);
-std::string target_names();  // "f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m" (for error messages)
+std::string target_names();  // "f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m q5_k_m" (for errors)
 
 // llama.cpp's general.file_type (LLAMA_FTYPE_*) number for the target.
 uint32_t target_file_type(Target t);

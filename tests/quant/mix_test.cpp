@@ -47,6 +47,24 @@ TEST(Mix, Q4KMRecipe) {
   EXPECT_EQ(choose_type("token_embd.weight", kMatrix, Target::q4_k_m, n, tied), TensorType::Q6_K);
 }
 
+TEST(Mix, Q5KMRecipeIsQ4KMsWithQ5K) {
+  const int n = 27;
+  for (int i = 0; i < n; ++i) {
+    const std::string p = "blk." + std::to_string(i) + ".";
+    for (const char* name :
+         {"attn_v.weight", "ffn_down.weight", "attn_q.weight", "ffn_up.weight"}) {
+      const TensorType q4 = choose_type(p + name, kMatrix, Target::q4_k_m, n);
+      EXPECT_EQ(choose_type(p + name, kMatrix, Target::q5_k_m, n),
+                q4 == TensorType::Q4_K ? TensorType::Q5_K : q4)
+          << p << name;
+    }
+  }
+  EXPECT_EQ(choose_type("output.weight", kMatrix, Target::q5_k_m, n), TensorType::Q6_K);
+  // 1408-element rows: Q5_K falls back to Q5_1
+  EXPECT_EQ(choose_type("blk.4.ffn_down_exps.weight", {1408, 2048, 64}, Target::q5_k_m, n),
+            TensorType::Q5_1);
+}
+
 TEST(Mix, ShapeFallbacks) {
   // 1408 = 5.5 * 256: not a K-quant row, but a multiple of 32.
   EXPECT_EQ(choose_type("blk.5.ffn_up.weight", {1408, 2048}, Target::q4_k, 27), TensorType::Q5_0);
@@ -64,7 +82,8 @@ TEST(Mix, TargetNamesAndFileTypes) {
   EXPECT_EQ(target_file_type(Target::q4_k), 14u);
   EXPECT_EQ(target_file_type(Target::q8_0), 7u);
   EXPECT_EQ(target_file_type(Target::bf16), 32u);
-  EXPECT_EQ(target_names(), "f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m");
+  EXPECT_EQ(target_names(), "f32 f16 bf16 q8_0 q4_0 q4_k q6_k q4_k_m q5_k_m");
+  EXPECT_EQ(target_file_type(Target::q5_k_m), 17u);
 }
 
 }  // namespace
