@@ -186,6 +186,33 @@ struct Q5_KFormat : Q4_KFormat {
   }
 };
 
+// Q3_K super-block (256): hmask[32], qs[64] (2 bits), 12 bytes of 16 6-bit scales (+ 32), f16 d.
+// Sub-block s (half n = s / 4, j = s % 4), element e: (qs[32 n + e] >> 2j) & 3, minus 4 unless
+// bit s of hmask[e] is set. Unpacked to bytes per super-block.
+struct Q3_KFormat {
+  static constexpr int kElems = 256, kBytes = 110;
+  static constexpr bool kScale16 = true, kHasMin = false;
+  HWY_ALIGN int8_t q[256];
+  float scale[16];
+  float min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    const float d = f16_at(b + 108);
+    const uint8_t* sc = b + 96;
+    for (int i = 0; i < 16; ++i) {
+      const int low = i < 8 ? (sc[i] & 0xF) : (sc[i - 8] >> 4);
+      const int high = (sc[8 + i % 4] >> (2 * (i / 4))) & 3;
+      scale[i] = d * float((low | (high << 4)) - 32);
+    }
+    for (int s = 0; s < 8; ++s)
+      for (int e = 0; e < 32; ++e)
+        q[32 * s + e] =
+            int8_t(((b[32 + 32 * (s / 4) + e] >> (2 * (s % 4))) & 3) - (((b[e] >> s) & 1) ? 0 : 4));
+  }
+  HWY_INLINE V16 load(int s, int e0) const {
+    return hn::PromoteTo(D16(), hn::LoadU(D8(), q + 32 * s + e0));
+  }
+};
+
 // Q6_K super-block (256): ql[128] low 4 bits, qh[64] high 2 bits, int8 scales[16] (one per 16
 // elements), f16 d. In half n (128 elements), sub-block k (32): low bits from
 // ql[64 n + 32 (k & 1) + l] (high nibble for k >= 2), high bits (qh[32 n + l] >> 2k) & 3;
@@ -433,6 +460,8 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       return x86::matvec<x86::Q5_K>(w, x, n_tok, y, y_stride);
     case TensorType::Q4_1:
       return x86::matvec<x86::Q4_1>(w, x, n_tok, y, y_stride);
+    case TensorType::Q3_K:
+      return x86::matvec<x86::Q3_K>(w, x, n_tok, y, y_stride);
     case TensorType::Q5_1:
       return x86::matvec<x86::Q5_1>(w, x, n_tok, y, y_stride);
     case TensorType::Q6_K:
@@ -454,6 +483,8 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       return matvec_q8_format<Q5_KFormat>(w, x, n_tok, y, y_stride);
     case TensorType::Q4_1:
       return matvec_q8_format<QAffine32Format<false>>(w, x, n_tok, y, y_stride);
+    case TensorType::Q3_K:
+      return matvec_q8_format<Q3_KFormat>(w, x, n_tok, y, y_stride);
     case TensorType::Q5_1:
       return matvec_q8_format<QAffine32Format<true>>(w, x, n_tok, y, y_stride);
     case TensorType::Q6_K:
@@ -677,6 +708,7 @@ bool has_q8_kernel(TensorType type) {
     case TensorType::Q6_K:
     case TensorType::Q4_1:
     case TensorType::Q5_1:
+    case TensorType::Q3_K:
       return true;
     default:
       return false;

@@ -191,6 +191,44 @@ struct Q6_K {
   }
 };
 
+// Q3_K super-block: hmask[32], qs[64] (2 bits), 12 bytes of 16 6-bit scales (+ 32), f16 d.
+// Sub-block s (half n = s / 4, j = s % 4), element e: (qs[32 n + e] >> 2j) & 3, minus 4 unless
+// bit s of hmask[e] is set; scale i: low 4 bits in byte i (i < 8) or the high nibble of byte
+// i - 8, top 2 bits at 2 (i / 4) of byte 8 + i % 4.
+struct Q3_K {
+  static constexpr int kElems = 256, kBytes = 110;
+  static constexpr bool kSigned = true, kScale16 = true, kHasMin = false;
+  const uint8_t* blk;
+  float scale[16], min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    blk = b;
+    // bytes 0-7: low nibbles of scales 0-7, high nibbles of 8-15; the top 2 bits of scale i
+    // are bits 2 (i / 4) of byte 8 + i % 4: the 4 bytes repeated, dword k shifted by 2k.
+    const __m128i l8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 96));
+    const __m128i low =
+        _mm_and_si128(_mm_unpacklo_epi64(l8, _mm_srli_epi16(l8, 4)), _mm_set1_epi8(0x0F));
+    uint32_t h4;
+    std::memcpy(&h4, b + 104, 4);
+    const __m128i high = _mm_and_si128(
+        _mm_srlv_epi32(_mm_set1_epi32(int(h4)), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+    const __m128i sc = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
+    const __m256 d = _mm256_set1_ps(f16c(b + 108));
+    _mm256_storeu_ps(scale, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc)), d));
+    _mm256_storeu_ps(
+        scale + 8,
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8))), d));
+  }
+  HWY_INLINE __m256i load(int s) const {
+    const int n = s / 4, j = s % 4;
+    const __m256i lo =
+        _mm256_and_si256(_mm256_srl_epi16(load256(blk + 32 + 32 * n), _mm_cvtsi32_si128(2 * j)),
+                         _mm256_set1_epi8(3));
+    const __m256i hi =
+        _mm256_and_si256(_mm256_srl_epi16(load256(blk), _mm_cvtsi32_si128(s)), _mm256_set1_epi8(1));
+    return _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 2)), _mm256_set1_epi8(4));
+  }
+};
+
 // Adds super-block sb of the row times NT tokens into the accumulators: even sub-blocks into
 // acc_even, odd ones into acc_odd (two independent FMA chains per token; the caller also swaps
 // them between super-blocks, so one-block formats alternate too). Fully unrolled over tokens
