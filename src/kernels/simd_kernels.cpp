@@ -186,6 +186,35 @@ struct Q5_KFormat : Q4_KFormat {
   }
 };
 
+// Q2_K super-block (256): scales[16] (low nibble: scale, high: minimum, per 16 elements),
+// qs[64] (2 bits), f16 d, f16 dmin; sub-block s (half n = s / 4, j = s % 4), element e:
+// (qs[32 n + e] >> 2j) & 3. Minimums per 16 elements (kMin16). Unpacked to bytes per super-block.
+struct Q2_KFormat {
+  static constexpr int kElems = 256, kBytes = 84;
+  static constexpr bool kScale16 = true, kHasMin = false, kMin16 = true;
+  HWY_ALIGN int8_t q[256];
+  float scale[16];
+  float min[16];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    const float d = f16_at(b + 80), dmin = f16_at(b + 82);
+    for (int i = 0; i < 16; ++i) {
+      scale[i] = d * float(b[i] & 0x0F);
+      min[i] = dmin * float(b[i] >> 4);
+    }
+    for (int s = 0; s < 8; ++s)
+      for (int e = 0; e < 32; ++e)
+        q[32 * s + e] = int8_t((b[16 + 32 * (s / 4) + e] >> (2 * (s % 4))) & 3);
+  }
+  HWY_INLINE V16 load(int s, int e0) const {
+    return hn::PromoteTo(D16(), hn::LoadU(D8(), q + 32 * s + e0));
+  }
+};
+
+template <class F>
+constexpr bool kMin16Of = requires {
+  F::kMin16;
+};
+
 // Q3_K super-block (256): hmask[32], qs[64] (2 bits), 12 bytes of 16 6-bit scales (+ 32), f16 d.
 // Sub-block s (half n = s / 4, j = s % 4), element e: (qs[32 n + e] >> 2j) & 3, minus 4 unless
 // bit s of hmask[e] is set. Unpacked to bytes per super-block.
@@ -291,6 +320,11 @@ HWY_INLINE float dot_row(F& f, const uint8_t* row, int64_t n_super, const int8_t
         for (int h = 0; h < 2; ++h) {
           const auto isum = block_isum(f, s, xb, 16 * h, 16 * h + 16);
           acc = hn::MulAdd(hn::ConvertTo(df, isum), hn::Set(df, xd[b] * f.scale[2 * s + h]), acc);
+          if constexpr (kMin16Of<F>) {
+            int ysum = 0;
+            for (int e = 16 * h; e < 16 * h + 16; ++e) ysum += xb[e];
+            min_acc += xd[b] * float(ysum) * f.min[2 * s + h];
+          }
         }
       } else {
         const auto isum = block_isum(f, s, xb, 0, 32);
@@ -462,6 +496,8 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       return x86::matvec<x86::Q4_1>(w, x, n_tok, y, y_stride);
     case TensorType::Q3_K:
       return x86::matvec<x86::Q3_K>(w, x, n_tok, y, y_stride);
+    case TensorType::Q2_K:
+      return x86::matvec<x86::Q2_K>(w, x, n_tok, y, y_stride);
     case TensorType::Q5_1:
       return x86::matvec<x86::Q5_1>(w, x, n_tok, y, y_stride);
     case TensorType::Q6_K:
@@ -485,6 +521,8 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       return matvec_q8_format<QAffine32Format<false>>(w, x, n_tok, y, y_stride);
     case TensorType::Q3_K:
       return matvec_q8_format<Q3_KFormat>(w, x, n_tok, y, y_stride);
+    case TensorType::Q2_K:
+      return matvec_q8_format<Q2_KFormat>(w, x, n_tok, y, y_stride);
     case TensorType::Q5_1:
       return matvec_q8_format<QAffine32Format<true>>(w, x, n_tok, y, y_stride);
     case TensorType::Q6_K:
@@ -709,6 +747,7 @@ bool has_q8_kernel(TensorType type) {
     case TensorType::Q4_1:
     case TensorType::Q5_1:
     case TensorType::Q3_K:
+    case TensorType::Q2_K:
       return true;
     default:
       return false;

@@ -191,6 +191,39 @@ struct Q6_K {
   }
 };
 
+// Q2_K super-block: scales[16] (low nibble: scale, high: minimum, per 16 elements), qs[64]
+// (2 bits), f16 d, f16 dmin. Sub-block s (half n = s / 4, j = s % 4), element e:
+// (qs[32 n + e] >> 2j) & 3; w = d sc q - dmin m. Its minimums are per 16 elements (kMin16),
+// so their activation sums are taken from the quantized activations as they are multiplied.
+struct Q2_K {
+  static constexpr int kElems = 256, kBytes = 84;
+  static constexpr bool kSigned = false, kScale16 = true, kHasMin = false, kMin16 = true;
+  const uint8_t* blk;
+  float scale[16], min[16];
+  HWY_INLINE static void widen16(__m128i v, float d, float* out) {
+    const __m256 vd = _mm256_set1_ps(d);
+    _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)), vd));
+    _mm256_storeu_ps(
+        out + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(v, 8))), vd));
+  }
+  HWY_INLINE void prepare(const uint8_t* b) {
+    blk = b;
+    const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
+    widen16(_mm_and_si128(sc, _mm_set1_epi8(0x0F)), f16c(b + 80), scale);
+    widen16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0x0F)), f16c(b + 82), min);
+  }
+  HWY_INLINE __m256i load(int s) const {
+    return _mm256_and_si256(
+        _mm256_srl_epi16(load256(blk + 16 + 32 * (s / 4)), _mm_cvtsi32_si128(2 * (s % 4))),
+        _mm256_set1_epi8(3));
+  }
+};
+
+template <class F>
+constexpr bool kMin16Of = requires {
+  F::kMin16;
+};
+
 // Q3_K super-block: hmask[32], qs[64] (2 bits), 12 bytes of 16 6-bit scales (+ 32), f16 d.
 // Sub-block s (half n = s / 4, j = s % 4), element e: (qs[32 n + e] >> 2j) & 3, minus 4 unless
 // bit s of hmask[e] is set; scale i: low 4 bits in byte i (i < 8) or the high nibble of byte
@@ -259,6 +292,12 @@ HWY_INLINE void add_super_block(F& f, const uint8_t* blk, int64_t sb, const Q8Ro
         sv = _mm256_set1_ps(xd * f.scale[s]);
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), sv, acc[t]);
       if constexpr (F::kHasMin) min_acc[t] += x.sum[tb] * f.min[s];
+      if constexpr (kMin16Of<F>) {
+        const __m256 mv =
+            _mm256_set_m128(_mm_set1_ps(xd * f.min[2 * s + 1]), _mm_set1_ps(xd * f.min[2 * s]));
+        const __m256i ysum = dot_unsigned(_mm256_set1_epi8(1), y);
+        acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ysum), mv, acc[t]);
+      }
     }
   }
 }
