@@ -366,13 +366,16 @@ void matvec_q8_format(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* 
 #else
 #define WHALE_X86_INT8 0
 #endif
-#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
-#define WHALE_X86_LANES 1
+#if WHALE_X86_INT8
 namespace x86 {
 #include "kernels/simd_x86_lanes-inl.h"
 // (after the lanes: uses their helpers)
 #include "kernels/simd_x86_decode-inl.h"
 }  // namespace x86
+#endif
+// The AVX2 lane kernels serve the targets without VNNI's.
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3
+#define WHALE_X86_LANES 1
 #else
 #define WHALE_X86_LANES 0
 #endif
@@ -436,6 +439,14 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
     default:
       break;
   }
+  // Types without VNNI kernels: the AVX2 decode where it has them.
+  if (!done && n_tok == 1 && (w.type == TensorType::Q3_K || w.type == TensorType::Q2_K)) {
+    if (w.type == TensorType::Q3_K)
+      x86::decode::matvec<x86::decode::Q3_K>(w, x, y);
+    else
+      x86::decode::matvec<x86::decode::Q2_K>(w, x, y);
+    done = true;
+  }
   if (done) return;
 #endif
 #if WHALE_X86_LANES
@@ -451,6 +462,10 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
         return x86::decode::matvec<x86::decode::Q5_K>(w, x, y);
       case TensorType::Q6_K:
         return x86::decode::matvec<x86::decode::Q6_K>(w, x, y);
+      case TensorType::Q3_K:
+        return x86::decode::matvec<x86::decode::Q3_K>(w, x, y);
+      case TensorType::Q2_K:
+        return x86::decode::matvec<x86::decode::Q2_K>(w, x, y);
       default:
         break;
     }

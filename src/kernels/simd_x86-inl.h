@@ -200,17 +200,24 @@ struct Q2_K {
   static constexpr bool kSigned = false, kScale16 = true, kHasMin = false, kMin16 = true;
   const uint8_t* blk;
   float scale[16], min[16];
-  HWY_INLINE static void widen16(__m128i v, float d, float* out) {
-    const __m256 vd = _mm256_set1_ps(d);
-    _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)), vd));
-    _mm256_storeu_ps(
-        out + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(v, 8))), vd));
+  // The 16 scales (kMin false) or minimums (true) times d or dmin: 0-7 in lo, 8-15 in hi.
+  template <bool kMin>
+  HWY_INLINE static void factors(const uint8_t* b, __m256* lo, __m256* hi) {
+    const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
+    const __m128i v = _mm_and_si128(kMin ? _mm_srli_epi16(sc, 4) : sc, _mm_set1_epi8(0x0F));
+    const __m256 d = _mm256_set1_ps(f16c(b + (kMin ? 82 : 80)));
+    *lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)), d);
+    *hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(v, 8))), d);
   }
   HWY_INLINE void prepare(const uint8_t* b) {
     blk = b;
-    const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
-    widen16(_mm_and_si128(sc, _mm_set1_epi8(0x0F)), f16c(b + 80), scale);
-    widen16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0x0F)), f16c(b + 82), min);
+    __m256 lo, hi;
+    factors<false>(b, &lo, &hi);
+    _mm256_storeu_ps(scale, lo);
+    _mm256_storeu_ps(scale + 8, hi);
+    factors<true>(b, &lo, &hi);
+    _mm256_storeu_ps(min, lo);
+    _mm256_storeu_ps(min + 8, hi);
   }
   HWY_INLINE __m256i load(int s) const {
     return _mm256_and_si256(
@@ -233,8 +240,8 @@ struct Q3_K {
   static constexpr bool kSigned = true, kScale16 = true, kHasMin = false;
   const uint8_t* blk;
   float scale[16], min[1];
-  HWY_INLINE void prepare(const uint8_t* b) {
-    blk = b;
+  // The 16 scales times d: scales 0-7 in lo, 8-15 in hi.
+  HWY_INLINE static void scales(const uint8_t* b, __m256* lo, __m256* hi) {
     // bytes 0-7: low nibbles of scales 0-7, high nibbles of 8-15; the top 2 bits of scale i
     // are bits 2 (i / 4) of byte 8 + i % 4: the 4 bytes repeated, dword k shifted by 2k.
     const __m128i l8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b + 96));
@@ -246,10 +253,15 @@ struct Q3_K {
         _mm_srlv_epi32(_mm_set1_epi32(int(h4)), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
     const __m128i sc = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
     const __m256 d = _mm256_set1_ps(f16c(b + 108));
-    _mm256_storeu_ps(scale, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc)), d));
-    _mm256_storeu_ps(
-        scale + 8,
-        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8))), d));
+    *lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc)), d);
+    *hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8))), d);
+  }
+  HWY_INLINE void prepare(const uint8_t* b) {
+    blk = b;
+    __m256 lo, hi;
+    scales(b, &lo, &hi);
+    _mm256_storeu_ps(scale, lo);
+    _mm256_storeu_ps(scale + 8, hi);
   }
   HWY_INLINE __m256i load(int s) const {
     const int n = s / 4, j = s % 4;

@@ -1,5 +1,5 @@
-// AVX2 decode (one token) for Q4_0, Q8_0, Q4_K, Q5_K and Q6_K: 4 weight rows at a time share every
-// activation load, and the scale work is vectorized over 8 blocks.
+// AVX2 decode (one token) for Q4_0, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K: 4 weight rows at a time
+// share every activation load, and the scale work is vectorized over 8 blocks.
 //
 // simd_x86-inl.h's per-row kernel spends ~15 instructions per 32 weights of Q4_0 (unpack,
 // re-centre, the sign trick, a scalar scale product and its broadcast) and ~17 for Q4_K (its
@@ -218,11 +218,12 @@ struct Q5_K {
   }
 };
 
-// Q6_K super-block: ql[128], qh[64], int8 scales[16] (per 16 elements), d (f16); sub-block s
-// (32 elements) of half n = s / 4, k = s % 4: low bits ql[64 n + 32 (k & 1) ..] (high nibbles
-// for k >= 2), high bits (qh[32 n ..] >> 2k) & 3; w = d sc (q - 32).
-struct Q6_K {
-  static constexpr int kBlockBytes = 210;
+// The formats with 16-element scales: F gives the 16 scales (factors), the unsigned weights of
+// sub-block s (half n = s / 4, j = s % 4) and the bias shift (u = q + (1 << shift); -1: none),
+// taken out in integers per lane (bias * sum y, shared by the rows); Q2_K also has minimums
+// per 16 elements (the lanes' activation sums times the minimums, shared sums again).
+template <class F>
+struct Scale16 {
   template <int R>
   HWY_INLINE static void rows(const uint8_t* row0, size_t stride, int64_t cols, const Q8Rows& x,
                               float* out) {
@@ -233,46 +234,106 @@ struct Q6_K {
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) dot[r] = _mm256_setzero_ps();
     for (int64_t sb = 0; sb < n_super; ++sb) {
-      // each 16-element scale times its block's activation scale: [2s] and [2s + 1] take d_x[s]
+      // each 16-element factor times its block's activation scale: [2s] and [2s + 1] take d_x[s]
       const __m256 dx = _mm256_loadu_ps(x.d + 8 * sb);
       const __m256 dx_lo = _mm256_permutevar8x32_ps(dx, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
       const __m256 dx_hi = _mm256_permutevar8x32_ps(dx, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
-      __m256 sv[R][2];
+      __m256 sv[R][2], mv[R][2];
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
-        const uint8_t* p = row0 + r * stride + sb * kBlockBytes;
-        const __m256 d = _mm256_set1_ps(f16c(p + 208));
-        const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 192));
-        const __m256 lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(s8)), d);
-        const __m256 hi =
-            _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(s8, 8))), d);
+        const uint8_t* p = row0 + r * stride + sb * F::kBlockBytes;
+        __m256 lo, hi;
+        F::scales(p, &lo, &hi);
         sv[r][0] = _mm256_mul_ps(lo, dx_lo);
         sv[r][1] = _mm256_mul_ps(hi, dx_hi);
+        if constexpr (F::kMin16) {
+          F::mins(p, &lo, &hi);
+          mv[r][0] = _mm256_mul_ps(lo, dx_lo);
+          mv[r][1] = _mm256_mul_ps(hi, dx_hi);
+        }
       }
 #pragma GCC unroll 8
       for (int s = 0; s < 8; ++s) {
-        const int n = s / 4, k = s % 4;
+        const int n = s / 4;
         const __m256i y = load256(x.q + sb * 256 + 32 * s);
-        // the bias 32 * sum y, per lane, shared by the rows
-        const __m256i bias = _mm256_slli_epi32(lanes::byte_sums(y), 5);
+        const __m256i ysum = lanes::byte_sums(y);
         const __m256i idx = _mm256_add_epi32(pair_lo, _mm256_set1_epi32(2 * (s % 4)));
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) {
-          const uint8_t* p = row0 + r * stride + sb * kBlockBytes;
-          const __m256i ql = load256(p + 64 * n + 32 * (k & 1));
-          const __m256i lo = k >= 2 ? high_nibbles(ql) : low_nibbles(ql);
-          const __m256i qh = load256(p + 128 + 32 * n);
-          const __m256i hi = _mm256_slli_epi16(
-              _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), _mm256_set1_epi8(3)),
-              4);
-          const __m256i is = _mm256_sub_epi32(isum(_mm256_or_si256(lo, hi), y), bias);
+          const uint8_t* p = row0 + r * stride + sb * F::kBlockBytes;
+          __m256i is = isum(F::weights(p, s), y);
+          if constexpr (F::kBiasShift >= 0)
+            is = _mm256_sub_epi32(is, _mm256_slli_epi32(ysum, F::kBiasShift));
           dot[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_permutevar8x32_ps(sv[r][n], idx),
                                    dot[r]);
+          if constexpr (F::kMin16)
+            dot[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ysum),
+                                      _mm256_permutevar8x32_ps(mv[r][n], idx), dot[r]);
         }
       }
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) out[r] = hsum(dot[r]);
+  }
+};
+
+// Q6_K super-block: ql[128] (low 4 bits), qh[64] (high 2 bits), int8 scales[16], d (f16);
+// sub-block s, k = s % 4: low bits ql[64 n + 32 (k & 1) ..] (high nibbles for k >= 2), high
+// bits (qh[32 n ..] >> 2k) & 3; w = d sc (q - 32).
+struct Q6_K : Scale16<Q6_K> {
+  static constexpr int kBlockBytes = 210, kBiasShift = 5;
+  static constexpr bool kMin16 = false;
+  HWY_INLINE static void scales(const uint8_t* p, __m256* lo, __m256* hi) {
+    const __m256 d = _mm256_set1_ps(f16c(p + 208));
+    const __m128i s8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 192));
+    *lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(s8)), d);
+    *hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(s8, 8))), d);
+  }
+  HWY_INLINE static void mins(const uint8_t*, __m256*, __m256*) {}
+  HWY_INLINE static __m256i weights(const uint8_t* p, int s) {
+    const int n = s / 4, k = s % 4;
+    const __m256i ql = load256(p + 64 * n + 32 * (k & 1));
+    const __m256i lo = k >= 2 ? high_nibbles(ql) : low_nibbles(ql);
+    const __m256i qh = load256(p + 128 + 32 * n);
+    return _mm256_or_si256(
+        lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)),
+                                               _mm256_set1_epi8(3)),
+                              4));
+  }
+};
+
+// Q3_K (x86::Q3_K): u = low 2 bits | hmask bit << 2, w = d sc (u - 4).
+struct Q3_K : Scale16<Q3_K> {
+  static constexpr int kBlockBytes = 110, kBiasShift = 2;
+  static constexpr bool kMin16 = false;
+  HWY_INLINE static void scales(const uint8_t* p, __m256* lo, __m256* hi) {
+    x86::Q3_K::scales(p, lo, hi);
+  }
+  HWY_INLINE static void mins(const uint8_t*, __m256*, __m256*) {}
+  HWY_INLINE static __m256i weights(const uint8_t* p, int s) {
+    const __m256i lo = _mm256_and_si256(
+        _mm256_srl_epi16(load256(p + 32 + 32 * (s / 4)), _mm_cvtsi32_si128(2 * (s % 4))),
+        _mm256_set1_epi8(3));
+    const __m256i hb =
+        _mm256_and_si256(_mm256_srl_epi16(load256(p), _mm_cvtsi32_si128(s)), _mm256_set1_epi8(1));
+    return _mm256_or_si256(lo, _mm256_slli_epi16(hb, 2));
+  }
+};
+
+// Q2_K (x86::Q2_K): u = 2 bits, w = d sc u - dmin m with scale and minimum per 16 elements.
+struct Q2_K : Scale16<Q2_K> {
+  static constexpr int kBlockBytes = 84, kBiasShift = -1;
+  static constexpr bool kMin16 = true;
+  HWY_INLINE static void scales(const uint8_t* p, __m256* lo, __m256* hi) {
+    x86::Q2_K::factors<false>(p, lo, hi);
+  }
+  HWY_INLINE static void mins(const uint8_t* p, __m256* lo, __m256* hi) {
+    x86::Q2_K::factors<true>(p, lo, hi);
+  }
+  HWY_INLINE static __m256i weights(const uint8_t* p, int s) {
+    return _mm256_and_si256(
+        _mm256_srl_epi16(load256(p + 16 + 32 * (s / 4)), _mm_cvtsi32_si128(2 * (s % 4))),
+        _mm256_set1_epi8(3));
   }
 };
 
