@@ -19,6 +19,8 @@
 // clang-format on
 #include "hwy/contrib/math/math-inl.h"
 #include "kernels/float_loads-inl.h"
+#include "kernels/k_quant_scales.h"
+#include "kernels/lane_chunk.h"
 
 #include <algorithm>
 #include <cmath>

@@ -193,17 +193,8 @@ struct Q4_K {
     __m256 scale, min;  // d * scale_s and dmin * min_s of the 8 sub-blocks
   };
   WHALE_VNNI_INLINE static void prepare(const uint8_t* p, Unit& u) {
-    // The 6-bit scales and mins, four at a time in 32-bit words a = sc[0..3], b = sc[4..7],
-    // c = sc[8..11]: s_0-3 = a & 63, m_0-3 = b & 63, s_4-7 = (c & 15) | (a >> 6) << 4,
-    // m_4-7 = (c >> 4) | (b >> 6) << 4 (per byte).
-    uint32_t a, b, c;
-    std::memcpy(&a, p + 4, 4);
-    std::memcpy(&b, p + 8, 4);
-    std::memcpy(&c, p + 12, 4);
-    const uint64_t s = (a & 0x3F3F3F3Fu) | uint64_t((c & 0x0F0F0F0Fu) | ((a >> 2) & 0x30303030u))
-                                               << 32;
-    const uint64_t m =
-        (b & 0x3F3F3F3Fu) | uint64_t(((c >> 4) & 0x0F0F0F0Fu) | ((b >> 2) & 0x30303030u)) << 32;
+    uint64_t s, m;
+    unpack_k4_scales(p + 4, &s, &m);
     const float d = _cvtsh_ss(uint16_t(p[0] | (p[1] << 8)));
     const float dmin = _cvtsh_ss(uint16_t(p[2] | (p[3] << 8)));
     u.p = p;

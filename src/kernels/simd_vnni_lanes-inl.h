@@ -29,17 +29,11 @@
 
 namespace lanes {
 
-// Geometry of an activation chunk for S dword registers per lane.
 template <int S>
-struct Chunk {
-  static constexpr int kLaneElems = 4 * S;
-  static constexpr int kElems = 16 * kLaneElems;
-  static constexpr int kNegSum = 64 * S, kDx = kNegSum + 64, kXSum = kDx + 64;
-  static constexpr int kBytes = kXSum + (S == 8 ? 64 : 0);  // xsum: Q4_K, 32-element lanes only
-};
+using Chunk = LaneChunk<16, S>;  // kernels/lane_chunk.h
 
 inline int64_t chunks_of(int64_t cols, int lane_elems) {
-  return (cols + 16 * lane_elems - 1) / (16 * lane_elems);
+  return lane_chunks(cols, lane_elems, 16);
 }
 
 // Lanes of chunk c that hold elements of the row (its blocks are whole lanes).
@@ -167,22 +161,39 @@ struct LQ5_0 : ScratchChunk<8, false> {
   }
 };
 
-// Q4_K: a chunk is 2 super-blocks; lane k is sub-block k % 8 of super-block k / 8.
-struct LQ4_K : ScratchChunk<8, true> {
-  static constexpr int kBlockBytes = 144, kBiasShift = -1;
+// Q4_K / Q5_K: a chunk is 2 super-blocks; lane k is sub-block s = k % 8 of super-block k / 8:
+// nibbles of qs[32 (s / 2) ..] (high for odd s; qs at byte 16, Q5_K: 48). Q5_K adds the fifth
+// bits: bit s of qh[l] (qh at byte 16).
+template <bool kFifth>
+struct LQ4_5K : ScratchChunk<8, true> {
+  static constexpr int kBlockBytes = kFifth ? 176 : 144, kBiasShift = -1;
   WHALE_VNNI_INLINE static void repack(const uint8_t* row, int64_t c, __mmask16 valid,
                                        uint8_t* dst) {
     const uint8_t* base = row + c * 2 * kBlockBytes;
-    // sub-block s of super-block b: nibbles of qs[32 (s / 2) ..], qs at byte 16
+    constexpr int q = kFifth ? 48 : 16, b1 = kBlockBytes;
     alignas(64) static constexpr DwordIndex kQs = {
-        {16, 16, 48, 48, 80, 80, 112, 112, 160, 160, 192, 192, 224, 224, 256, 256}};
+        {q, q, q + 32, q + 32, q + 64, q + 64, q + 96, q + 96, b1 + q, b1 + q, b1 + q + 32,
+         b1 + q + 32, b1 + q + 64, b1 + q + 64, b1 + q + 96, b1 + q + 96}};
+    alignas(64) static constexpr DwordIndex kQh = {{16, 16, 16, 16, 16, 16, 16, 16, b1 + 16,
+                                                    b1 + 16, b1 + 16, b1 + 16, b1 + 16, b1 + 16,
+                                                    b1 + 16, b1 + 16}};
+    alignas(64) static constexpr DwordIndex kSub = {
+        {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7}};
     const __m512i qs = _mm512_load_si512(kQs.v);
     for (int m = 0; m < 8; ++m) {
-      __m512i v = gather(valid, _mm512_add_epi32(qs, _mm512_set1_epi32(4 * m)), base);
-      v = _mm512_mask_srli_epi32(v, __mmask16(0xAAAA), v, 4);  // odd sub-blocks: high nibbles
-      _mm512_store_si512(dst + 64 * m, low4_32(v));
+      const __m512i off = _mm512_set1_epi32(4 * m);
+      __m512i v = gather(valid, _mm512_add_epi32(qs, off), base);
+      v = low4_32(_mm512_mask_srli_epi32(v, __mmask16(0xAAAA), v, 4));  // odd: high nibbles
+      if constexpr (kFifth) {
+        const __m512i h = _mm512_and_si512(
+            _mm512_srlv_epi32(gather(valid, _mm512_add_epi32(_mm512_load_si512(kQh.v), off), base),
+                              _mm512_load_si512(kSub.v)),
+            _mm512_set1_epi32(0x01010101));
+        v = _mm512_or_si512(v, _mm512_slli_epi32(h, 4));
+      }
+      _mm512_store_si512(dst + 64 * m, v);
     }
-    Q4_K::Unit u[2] = {};
+    Q4_K::Unit u[2] = {};  // the scales and minimums are laid out alike in both
     for (int b = 0; b < 2; ++b)
       if (valid >> (8 * b) & 1) Q4_K::prepare(base + b * kBlockBytes, u[b]);
     _mm512_store_ps(dst + kScale,
@@ -191,39 +202,8 @@ struct LQ4_K : ScratchChunk<8, true> {
                     _mm512_insertf32x8(_mm512_castps256_ps512(u[0].min), u[1].min, 1));
   }
 };
-
-// Q5_K: LQ4_K's lanes (qs at byte 48) plus the fifth bits: bit s of qh[l] (qh at byte 16).
-struct LQ5_K : ScratchChunk<8, true> {
-  static constexpr int kBlockBytes = 176, kBiasShift = -1;
-  WHALE_VNNI_INLINE static void repack(const uint8_t* row, int64_t c, __mmask16 valid,
-                                       uint8_t* dst) {
-    const uint8_t* base = row + c * 2 * kBlockBytes;
-    alignas(64) static constexpr DwordIndex kQs = {
-        {48, 48, 80, 80, 112, 112, 144, 144, 224, 224, 256, 256, 288, 288, 320, 320}};
-    alignas(64) static constexpr DwordIndex kQh = {
-        {16, 16, 16, 16, 16, 16, 16, 16, 192, 192, 192, 192, 192, 192, 192, 192}};
-    alignas(64) static constexpr DwordIndex kSub = {
-        {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7}};
-    const __m512i qs = _mm512_load_si512(kQs.v), qh = _mm512_load_si512(kQh.v);
-    const __m512i sub = _mm512_load_si512(kSub.v);
-    for (int m = 0; m < 8; ++m) {
-      const __m512i off = _mm512_set1_epi32(4 * m);
-      __m512i v = gather(valid, _mm512_add_epi32(qs, off), base);
-      v = _mm512_mask_srli_epi32(v, __mmask16(0xAAAA), v, 4);  // odd sub-blocks: high nibbles
-      const __m512i h =
-          _mm512_and_si512(_mm512_srlv_epi32(gather(valid, _mm512_add_epi32(qh, off), base), sub),
-                           _mm512_set1_epi32(0x01010101));
-      _mm512_store_si512(dst + 64 * m, _mm512_or_si512(low4_32(v), _mm512_slli_epi32(h, 4)));
-    }
-    Q5_K::Unit u[2] = {};
-    for (int b = 0; b < 2; ++b)
-      if (valid >> (8 * b) & 1) Q5_K::prepare(base + b * kBlockBytes, u[b]);
-    _mm512_store_ps(dst + kScale,
-                    _mm512_insertf32x8(_mm512_castps256_ps512(u[0].scale), u[1].scale, 1));
-    _mm512_store_ps(dst + kMinOff,
-                    _mm512_insertf32x8(_mm512_castps256_ps512(u[0].min), u[1].min, 1));
-  }
-};
+using LQ4_K = LQ4_5K<false>;
+using LQ5_K = LQ4_5K<true>;
 
 // Q6_K: a chunk is one super-block; lane k is the 16 elements 16k.. (scale k). Element
 // 16k + l' (l' < 16) of half n = k / 8, 32-sub-block s = (k % 8) / 2 at l = 16 (k & 1) + l':

@@ -141,16 +141,10 @@ struct Q8_0 : Blocks32<Q8_0> {
 // sub-block s: low (even s) or high (odd s) nibbles of qs[32 (s / 2) ..]; w = d sc_s q - dmin m_s.
 struct Q4_K {
   static constexpr int kBlockBytes = 144;
-  // d * sc_s and dmin * m_s for the 8 sub-blocks (the 6-bit fields as in simd_vnni-inl.h).
+  // d * sc_s and dmin * m_s for the 8 sub-blocks.
   HWY_INLINE static void scales(const uint8_t* p, __m256* sc, __m256* mn) {
-    uint32_t a, b, c;
-    std::memcpy(&a, p + 4, 4);
-    std::memcpy(&b, p + 8, 4);
-    std::memcpy(&c, p + 12, 4);
-    const uint64_t s = (a & 0x3F3F3F3Fu) | uint64_t((c & 0x0F0F0F0Fu) | ((a >> 2) & 0x30303030u))
-                                               << 32;
-    const uint64_t m =
-        (b & 0x3F3F3F3Fu) | uint64_t(((c >> 4) & 0x0F0F0F0Fu) | ((b >> 2) & 0x30303030u)) << 32;
+    uint64_t s, m;
+    unpack_k4_scales(p + 4, &s, &m);
     *sc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(s)))),
                         _mm256_set1_ps(f16c(p)));
     *mn = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(m)))),

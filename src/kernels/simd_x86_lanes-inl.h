@@ -34,15 +34,10 @@
 namespace lanes {
 
 template <int S>
-struct Chunk {
-  static constexpr int kLaneElems = 4 * S;
-  static constexpr int kElems = 8 * kLaneElems;
-  static constexpr int kNegSum = 32 * S, kDx = kNegSum + 32, kXSum = kDx + 32;
-  static constexpr int kBytes = kXSum + (S == 8 ? 32 : 0);  // xsum: Q4_K, 32-element lanes only
-};
+using Chunk = LaneChunk<8, S>;  // kernels/lane_chunk.h
 
 inline int64_t chunks_of(int64_t cols, int lane_elems) {
-  return (cols + 8 * lane_elems - 1) / (8 * lane_elems);
+  return lane_chunks(cols, lane_elems, 8);
 }
 
 HWY_INLINE __m256i lane_index() {
@@ -191,46 +186,37 @@ struct LQ5_0 : ScratchChunk<8, 4, 4, false> {
   }
 };
 
-// Q4_K: a chunk is one super-block; lane k is its sub-block k (nibbles of qs[32 (k / 2) ..],
-// qs at byte 16; high nibbles for odd k).
-struct LQ4_K : ScratchChunk<8, -1, 8, true> {
-  static constexpr int kBlockBytes = 144;
+// Q4_K / Q5_K: a chunk is one super-block; lane k is its sub-block k (nibbles of
+// qs[32 (k / 2) ..], high nibbles for odd k; qs at byte 16, Q5_K: 48). Q5_K adds the fifth
+// bits: bit k of qh[l] (qh at byte 16).
+template <bool kFifth>
+struct LQ4_5K : ScratchChunk<8, -1, kFifth ? 4 : 8, true> {
+  using Base = ScratchChunk<8, -1, kFifth ? 4 : 8, true>;
+  static constexpr int kBlockBytes = kFifth ? 176 : 144, kQs = kFifth ? 48 : 16;
   HWY_INLINE static void repack(const uint8_t* row, int64_t c, __m256i valid, uint8_t* dst) {
     const uint8_t* base = row + c * kBlockBytes;
-    const __m256i qs = _mm256_setr_epi32(16, 16, 48, 48, 80, 80, 112, 112);
+    const __m256i qs =
+        _mm256_add_epi32(_mm256_setr_epi32(0, 0, 32, 32, 64, 64, 96, 96), _mm256_set1_epi32(kQs));
     const __m256i shift = _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4);
     for (int m = 0; m < 8; ++m) {
       const __m256i v = gather(valid, _mm256_add_epi32(qs, _mm256_set1_epi32(4 * m)), base);
-      store(dst + 32 * m, low4_32(_mm256_srlv_epi32(v, shift)));
+      __m256i w = low4_32(_mm256_srlv_epi32(v, shift));
+      if constexpr (kFifth) {
+        const __m256i h = gather(valid, _mm256_set1_epi32(16 + 4 * m), base);
+        const __m256i fifth =
+            _mm256_and_si256(_mm256_srlv_epi32(h, lane_index()), _mm256_set1_epi32(0x01010101));
+        w = _mm256_or_si256(w, _mm256_slli_epi32(fifth, 4));
+      }
+      store(dst + 32 * m, w);
     }
-    Q4_K unit;
+    Q4_K unit;  // the scales and minimums are laid out alike in both
     unit.prepare(base);
-    store(dst + kScale, _mm256_loadu_ps(unit.scale));
-    store(dst + kMinOff, _mm256_loadu_ps(unit.min));
+    store(dst + Base::kScale, _mm256_loadu_ps(unit.scale));
+    store(dst + Base::kMinOff, _mm256_loadu_ps(unit.min));
   }
 };
-
-// Q5_K: LQ4_K's lanes (nibbles at byte 48) plus the fifth bits: bit k of qh[l] (qh at byte 16).
-struct LQ5_K : ScratchChunk<8, -1, 4, true> {
-  static constexpr int kBlockBytes = 176;
-  HWY_INLINE static void repack(const uint8_t* row, int64_t c, __m256i valid, uint8_t* dst) {
-    const uint8_t* base = row + c * kBlockBytes;
-    const __m256i qs = _mm256_setr_epi32(48, 48, 80, 80, 112, 112, 144, 144);
-    const __m256i shift = _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4);
-    for (int m = 0; m < 8; ++m) {
-      const __m256i v = gather(valid, _mm256_add_epi32(qs, _mm256_set1_epi32(4 * m)), base);
-      const __m256i h = gather(valid, _mm256_set1_epi32(16 + 4 * m), base);
-      const __m256i fifth =
-          _mm256_and_si256(_mm256_srlv_epi32(h, lane_index()), _mm256_set1_epi32(0x01010101));
-      store(dst + 32 * m,
-            _mm256_or_si256(low4_32(_mm256_srlv_epi32(v, shift)), _mm256_slli_epi32(fifth, 4)));
-    }
-    Q5_K unit;
-    unit.prepare(base);
-    store(dst + kScale, _mm256_loadu_ps(unit.scale));
-    store(dst + kMinOff, _mm256_loadu_ps(unit.min));
-  }
-};
+using LQ4_K = LQ4_5K<false>;
+using LQ5_K = LQ4_5K<true>;
 
 // Q6_K: a chunk is half n = c % 2 of super-block c / 2; lane k holds the 16 elements 16 k ..
 // of the half (scale 8 n + k): 32-sub-block s = k / 2 at l = 16 (k & 1), low bits
