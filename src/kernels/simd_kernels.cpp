@@ -13,7 +13,8 @@
 // simd_x86-inl.h (vpmaddubsw + vpmaddwd, per row), simd_x86_decode-inl.h (one token, 4 rows)
 // and simd_x86_lanes-inl.h (16+ tokens); types a target has no kernel for, and other targets ->
 // the portable Highway code below (formats in simd_formats-inl.h).
-
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/simd_kernels.cpp"
 #include "hwy/foreach_target.h"  // must precede highway.h
 // clang-format off
 #include "hwy/highway.h"
