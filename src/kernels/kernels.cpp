@@ -1,4 +1,5 @@
 #include "kernels/kernels.h"
+#include "kernels/scratch.h"
 #include "kernels/simd_kernels.h"
 
 #include <cmath>
@@ -10,14 +11,6 @@
 namespace whale {
 
 namespace {
-
-// Per-thread scratch that only grows: after the first token of the largest shape, the token loop
-// performs no allocation (STYLE.md 11) without every caller having to thread buffers through.
-template <typename T>
-T* grow_scratch(std::vector<T>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
-}
 
 float* row_scratch(size_t n) {
   thread_local std::vector<float> buf;

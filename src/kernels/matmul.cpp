@@ -14,6 +14,7 @@
 #include "kernels/gemm_f32.h"
 #include "kernels/gemm_float_weights.h"
 #include "kernels/kernels.h"
+#include "kernels/scratch.h"
 #include "kernels/simd_kernels.h"
 #include "platform/thread_pool.h"
 #include "quant/dequantize.h"
@@ -22,26 +23,12 @@ namespace whale {
 
 namespace {
 
-// Scratch that only grows, per thread: after the largest shape has been seen once, products
-// allocate nothing (STYLE.md 11).
-template <typename T>
-T* grow(std::vector<T>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
-}
-
 // The calling thread's quantized copy of the activations (read by every worker of the call).
 struct Q8Scratch {
   std::vector<int8_t> q;
   std::vector<float> d, sum;
   std::vector<uint8_t> packed, block_lanes, half_lanes;
 };
-
-// v's storage from a 64-byte boundary (the lane layouts are read with aligned loads).
-uint8_t* grow_aligned(std::vector<uint8_t>& v, size_t n) {
-  uint8_t* p = grow(v, n + 64);
-  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t(63));
-}
 
 // Below this many tokens the activations are quantized by the calling thread alone.
 constexpr int64_t kMinParallelQuantize = 16;
@@ -53,14 +40,14 @@ simd::Q8Rows quantize_activations(const float* x, int64_t n_tok, int64_t cols, b
                                   bool need_half, ThreadPool* pool) {
   thread_local Q8Scratch s;
   const size_t n = size_t(n_tok * cols), nb = n / 32;
-  int8_t* q = grow(s.q, n);
-  float* d = grow(s.d, nb);
-  float* sum = grow(s.sum, nb);
+  int8_t* q = grow_scratch(s.q, n);
+  float* d = grow_scratch(s.d, nb);
+  float* sum = grow_scratch(s.sum, nb);
   // Targets without the lane layouts report 0 bytes for both; the products then read packed.
   const size_t block_bytes = need_block ? simd::q8_lane_bytes(n_tok, cols, 32) : 0;
   const size_t half_bytes = need_half ? simd::q8_lane_bytes(n_tok, cols, 16) : 0;
   const size_t packed_bytes = block_bytes + half_bytes > 0 ? 0 : simd::q8_packed_bytes(n_tok, cols);
-  uint8_t* packed = packed_bytes > 0 ? grow(s.packed, packed_bytes) : nullptr;
+  uint8_t* packed = packed_bytes > 0 ? grow_scratch(s.packed, packed_bytes) : nullptr;
   uint8_t* block_lanes = block_bytes > 0 ? grow_aligned(s.block_lanes, block_bytes) : nullptr;
   uint8_t* half_lanes = half_bytes > 0 ? grow_aligned(s.half_lanes, half_bytes) : nullptr;
   const int64_t bpr = cols / 32;  // scale blocks per row
@@ -88,7 +75,7 @@ simd::Q8Rows quantize_activations(const float* x, int64_t n_tok, int64_t cols, b
 void matvec_dequantized(const MatrixView& w, int64_t begin, int64_t end, const float* x,
                         int64_t n_tok, float* y) {
   thread_local std::vector<float> row_buf;
-  float* row = grow(row_buf, size_t(w.cols));
+  float* row = grow_scratch(row_buf, size_t(w.cols));
   for (int64_t r = begin; r < end; ++r) {
     Status st = dequantize_row(w.type, w.data + size_t(r) * w.row_stride_bytes, row, w.cols);
     WHALE_CHECK(st.ok(), "dequantize_row failed on a validated matrix view");
@@ -104,7 +91,7 @@ constexpr int64_t kWidenedRows = 16;
 void matmul_widened(const MatrixView& w, int64_t begin, int64_t end, const float* x, int64_t n_tok,
                     float* y) {
   thread_local std::vector<float> block_buf;
-  float* block = grow(block_buf, size_t(kWidenedRows * w.cols));
+  float* block = grow_scratch(block_buf, size_t(kWidenedRows * w.cols));
   for (int64_t r0 = begin; r0 < end; r0 += kWidenedRows) {
     const int64_t rows = std::min(kWidenedRows, end - r0);
     const float* rows_f32 = block;
@@ -189,7 +176,7 @@ void matmul(const MatrixView& w, const float* x, int64_t n_tok, float* y, Thread
 
 void matmul_transposed(const MatrixView& w, const float* x, int64_t n_tok, float* y) {
   thread_local std::vector<float> row_buf;
-  float* row = grow(row_buf, size_t(w.cols));
+  float* row = grow_scratch(row_buf, size_t(w.cols));
   for (int64_t i = 0; i < n_tok * w.cols; ++i) y[i] = 0.0f;
   for (int64_t r = 0; r < w.rows; ++r) {
     matrix_row(w, r, row);

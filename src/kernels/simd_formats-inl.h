@@ -170,6 +170,7 @@ struct Q2_KFormat {
   }
 };
 
+// Formats whose minimums are per 16 elements (Q2_K), here and in the x86 kernels.
 template <class F>
 constexpr bool kMin16Of = requires {
   F::kMin16;

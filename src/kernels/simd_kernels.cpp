@@ -23,6 +23,7 @@
 #include "kernels/float_loads-inl.h"
 #include "kernels/k_quant_scales.h"
 #include "kernels/lane_chunk.h"
+#include "kernels/scratch.h"
 
 #include <algorithm>
 #include <cmath>
@@ -162,6 +163,38 @@ bool vnni_product(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, i
 }
 #endif
 
+#if WHALE_X86_INT8
+// The 4-row decode (one token) of the types that have one; false for the others.
+bool x86_decode_product(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y) {
+  if (n_tok != 1) return false;
+  switch (w.type) {
+    case TensorType::Q4_0:
+      x86::decode::matvec<x86::decode::Q4_0>(w, x, y);
+      return true;
+    case TensorType::Q8_0:
+      x86::decode::matvec<x86::decode::Q8_0>(w, x, y);
+      return true;
+    case TensorType::Q2_K:
+      x86::decode::matvec<x86::decode::Q2_K>(w, x, y);
+      return true;
+    case TensorType::Q3_K:
+      x86::decode::matvec<x86::decode::Q3_K>(w, x, y);
+      return true;
+    case TensorType::Q4_K:
+      x86::decode::matvec<x86::decode::Q4_K>(w, x, y);
+      return true;
+    case TensorType::Q5_K:
+      x86::decode::matvec<x86::decode::Q5_K>(w, x, y);
+      return true;
+    case TensorType::Q6_K:
+      x86::decode::matvec<x86::decode::Q6_K>(w, x, y);
+      return true;
+    default:
+      return false;
+  }
+}
+#endif
+
 #if WHALE_X86_LANES
 // The AVX2 lane kernels of one weight type when the call made their layout (16+ tokens).
 template <class Lanes>
@@ -201,37 +234,11 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
     default:
       break;
   }
-  // Types without VNNI kernels: the AVX2 decode where it has them.
-  if (!done && n_tok == 1 && (w.type == TensorType::Q3_K || w.type == TensorType::Q2_K)) {
-    if (w.type == TensorType::Q3_K)
-      x86::decode::matvec<x86::decode::Q3_K>(w, x, y);
-    else
-      x86::decode::matvec<x86::decode::Q2_K>(w, x, y);
-    done = true;
-  }
-  if (done) return;
+  // Types without VNNI kernels (Q2_K, Q3_K): the AVX2 decode where it has them.
+  if (done || x86_decode_product(w, x, n_tok, y)) return;
 #endif
 #if WHALE_X86_LANES
-  if (n_tok == 1) {
-    switch (w.type) {
-      case TensorType::Q4_0:
-        return x86::decode::matvec<x86::decode::Q4_0>(w, x, y);
-      case TensorType::Q8_0:
-        return x86::decode::matvec<x86::decode::Q8_0>(w, x, y);
-      case TensorType::Q4_K:
-        return x86::decode::matvec<x86::decode::Q4_K>(w, x, y);
-      case TensorType::Q5_K:
-        return x86::decode::matvec<x86::decode::Q5_K>(w, x, y);
-      case TensorType::Q6_K:
-        return x86::decode::matvec<x86::decode::Q6_K>(w, x, y);
-      case TensorType::Q3_K:
-        return x86::decode::matvec<x86::decode::Q3_K>(w, x, y);
-      case TensorType::Q2_K:
-        return x86::decode::matvec<x86::decode::Q2_K>(w, x, y);
-      default:
-        break;
-    }
-  }
+  if (x86_decode_product(w, x, n_tok, y)) return;
   bool done = false;
   switch (w.type) {
     case TensorType::Q8_0:

@@ -41,13 +41,6 @@ inline int64_t groups_of(int64_t cols) {
   return (cols / 32 + 3) / 4;
 }
 
-// Per-thread scratch of at least `bytes` from a 64-byte boundary. It only grows: resizing a
-// vector down and up again (products of different widths in turn) zero-fills it each time.
-inline uint8_t* grow_scratch(std::vector<uint8_t>& v, size_t bytes) {
-  if (v.size() < bytes + 64) v.resize(bytes + 64);
-  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(v.data()) + 63) & ~uintptr_t(63));
-}
-
 struct alignas(64) ByteIndex {
   uint8_t v[64];
 };
@@ -442,7 +435,7 @@ WHALE_VNNI_ATTR void row_tile(const RowRange& w, int64_t r0, const Q8Rows& x, in
                     std::is_trivially_default_constructible_v<Unit> && alignof(Unit) <= 64);
       thread_local std::vector<uint8_t> storage;
       Unit* units =
-          reinterpret_cast<Unit*>(grow_scratch(storage, size_t(R * n_units) * sizeof(Unit)));
+          reinterpret_cast<Unit*>(grow_aligned(storage, size_t(R * n_units) * sizeof(Unit)));
       for (int r = 0; r < R; ++r)
         for (int64_t u = 0; u < n_units; ++u)
           F::prepare(row0 + r * w.row_stride + u * F::kUnitBytes, units[r * n_units + u]);

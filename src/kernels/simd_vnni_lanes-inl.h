@@ -363,7 +363,7 @@ WHALE_VNNI_ATTR void matmul(const RowRange& w, const uint8_t* x_lanes, int64_t n
   const int64_t w_row_bytes = n_chunks * F::kBytes, x_tok_bytes = n_chunks * C::kBytes;
   const int64_t block_rows = std::max<int64_t>(kRows, kRepackBytes / w_row_bytes / kRows * kRows);
   thread_local std::vector<uint8_t> storage;
-  uint8_t* scratch = grow_scratch(storage, size_t(block_rows * w_row_bytes));
+  uint8_t* scratch = grow_aligned(storage, size_t(block_rows * w_row_bytes));
   for (int64_t r0 = w.row_begin; r0 < w.row_end; r0 += block_rows) {
     const int64_t rows = std::min(block_rows, w.row_end - r0);
     for (int64_t r = 0; r < rows; ++r) {

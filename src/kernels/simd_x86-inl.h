@@ -226,11 +226,6 @@ struct Q2_K {
   }
 };
 
-template <class F>
-constexpr bool kMin16Of = requires {
-  F::kMin16;
-};
-
 // Q3_K super-block: hmask[32], qs[64] (2 bits), 12 bytes of 16 6-bit scales (+ 32), f16 d.
 // Sub-block s (half n = s / 4, j = s % 4), element e: (qs[32 n + e] >> 2j) & 3, minus 4 unless
 // bit s of hmask[e] is set; scale i: low 4 bits in byte i (i < 8) or the high nibble of byte

@@ -318,10 +318,7 @@ void matmul(const RowRange& w, const uint8_t* x_lanes, int64_t n_tok, float* y, 
   const int64_t block_rows =
       std::max<int64_t>(kTileRows, kRepackBytes / w_row_bytes / kTileRows * kTileRows);
   thread_local std::vector<uint8_t> storage;
-  if (storage.size() < size_t(block_rows * w_row_bytes) + 64)
-    storage.resize(size_t(block_rows * w_row_bytes) + 64);
-  uint8_t* scratch = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(storage.data()) + 63) &
-                                                ~uintptr_t(63));
+  uint8_t* scratch = grow_aligned(storage, size_t(block_rows * w_row_bytes));
   alignas(32) __m256 facc[kTileRows * kTileTokens];
   for (int64_t r0 = w.row_begin; r0 < w.row_end; r0 += block_rows) {
     const int64_t rows = std::min(block_rows, w.row_end - r0);
