@@ -266,58 +266,83 @@ WHALE_VNNI_INLINE __m128 sum_lanes4(__m512 a, __m512 b, __m512 c, __m512 d) {
   return _mm512_castps512_ps128(_mm512_permutexvar_ps(first, v));
 }
 
+// One chunk of an R x T tile: the integer lane sums of R rows x T tokens, then each (row, token)
+// float sum updated as f = cvt(int) * (scale_w * scale_x) (+ f), kept in `fsum` (L1) between
+// chunks and in registers after the last. Tiles of 4 x 3 with the float sums in registers ran
+// at ~1.0 vpdpbusd per cycle on Zen 5, which can issue 2: the 512-bit loads feeding vpdpbusd
+// were the limit (R + T loads per R T products), so the float sums moved to memory to make room
+// for 4 x 5 (9 loads per 20 products). The first chunk writes instead of adding to zeros and
+// the last keeps its sums in registers, so that 3-chunk rows see little of that memory.
+enum class ChunkStep { kFirst, kMiddle, kLast, kOnly };
+
+template <class F, int R, int T, ChunkStep kStep>
+WHALE_VNNI_INLINE void tile_chunk(const uint8_t* wc, int64_t w_row_bytes, const uint8_t* xc,
+                                  int64_t x_tok_bytes, __m512* fsum, __m512* last) {
+  using C = Chunk<F::S>;
+  constexpr bool kFirstWrite = kStep == ChunkStep::kFirst || kStep == ChunkStep::kOnly;
+  constexpr bool kKeep = kStep == ChunkStep::kLast || kStep == ChunkStep::kOnly;
+  __m512i acc[R * T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) {
+    __m512i init = _mm512_setzero_si512();
+    if constexpr (F::kBiasShift >= 0)
+      init = _mm512_slli_epi32(_mm512_load_si512(xc + t * x_tok_bytes + C::kNegSum), F::kBiasShift);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[r * T + t] = init;
+  }
+#pragma GCC unroll 8
+  for (int m = 0; m < F::S; ++m) {
+    __m512i w[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) w[r] = _mm512_load_si512(wc + r * w_row_bytes + 64 * m);
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const __m512i y = _mm512_load_si512(xc + t * x_tok_bytes + 64 * m);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc[r * T + t] = _mm512_dpbusd_epi32(acc[r * T + t], w[r], y);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    const __m512 sw = _mm512_load_ps(wc + r * w_row_bytes + F::kScale);
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const int i = r * T + t;
+      const __m512 f = _mm512_cvtepi32_ps(acc[i]);
+      const __m512 s = _mm512_mul_ps(sw, _mm512_load_ps(xc + t * x_tok_bytes + C::kDx));
+      // f * s rounds as fma(f, s, 0) does: the first chunk adds up like the others.
+      __m512 a = kFirstWrite ? _mm512_mul_ps(f, s) : _mm512_fmadd_ps(f, s, fsum[i]);
+      if constexpr (F::kHasMin)
+        a = _mm512_fnmadd_ps(_mm512_load_ps(wc + r * w_row_bytes + F::kMinOff),
+                             _mm512_load_ps(xc + t * x_tok_bytes + C::kXSum), a);
+      (kKeep ? last[i] : fsum[i]) = a;
+    }
+  }
+}
+
 // out[r * T + t] = row r . token t for R rows of scratch (row r at w0 + r * w_row_bytes) and T
 // tokens of packed activations (token t at x0 + t * x_tok_bytes), over n_chunks chunks.
 template <class F, int R, int T>
 WHALE_VNNI_ATTR void tile(const uint8_t* w0, int64_t w_row_bytes, const uint8_t* x0,
                           int64_t x_tok_bytes, int64_t n_chunks, float* out) {
   using C = Chunk<F::S>;
-  __m512 facc[R * T];
-  for (int i = 0; i < R * T; ++i) facc[i] = _mm512_setzero_ps();
-  for (int64_t c = 0; c < n_chunks; ++c) {
-    const uint8_t* wc = w0 + c * F::kBytes;
-    const uint8_t* xc = x0 + c * C::kBytes;
-    __m512i acc[R * T];
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) {
-      __m512i init = _mm512_setzero_si512();
-      if constexpr (F::kBiasShift >= 0)
-        init =
-            _mm512_slli_epi32(_mm512_load_si512(xc + t * x_tok_bytes + C::kNegSum), F::kBiasShift);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) acc[r * T + t] = init;
-    }
-#pragma GCC unroll 8
-    for (int m = 0; m < F::S; ++m) {
-      __m512i y[T];
-#pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) y[t] = _mm512_load_si512(xc + t * x_tok_bytes + 64 * m);
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const __m512i w = _mm512_load_si512(wc + r * w_row_bytes + 64 * m);
-#pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) acc[r * T + t] = _mm512_dpbusd_epi32(acc[r * T + t], w, y[t]);
-      }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const __m512 sw = _mm512_load_ps(wc + r * w_row_bytes + F::kScale);
-#pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) {
-        const __m512 dx = _mm512_load_ps(xc + t * x_tok_bytes + C::kDx);
-        __m512& a = facc[r * T + t];
-        a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r * T + t]), _mm512_mul_ps(sw, dx), a);
-        if constexpr (F::kHasMin)
-          a = _mm512_fnmadd_ps(_mm512_load_ps(wc + r * w_row_bytes + F::kMinOff),
-                               _mm512_load_ps(xc + t * x_tok_bytes + C::kXSum), a);
-      }
-    }
+  __m512 fsum[R * T], last[R * T];
+  if (n_chunks == 1) {
+    tile_chunk<F, R, T, ChunkStep::kOnly>(w0, w_row_bytes, x0, x_tok_bytes, fsum, last);
+  } else {
+    tile_chunk<F, R, T, ChunkStep::kFirst>(w0, w_row_bytes, x0, x_tok_bytes, fsum, last);
+    for (int64_t c = 1; c + 1 < n_chunks; ++c)
+      tile_chunk<F, R, T, ChunkStep::kMiddle>(w0 + c * F::kBytes, w_row_bytes, x0 + c * C::kBytes,
+                                              x_tok_bytes, fsum, last);
+    const int64_t c = n_chunks - 1;
+    tile_chunk<F, R, T, ChunkStep::kLast>(w0 + c * F::kBytes, w_row_bytes, x0 + c * C::kBytes,
+                                          x_tok_bytes, fsum, last);
   }
   for (int i = 0; i < R * T; i += 4) {
     const __m512 z = _mm512_setzero_ps();
     const __m128 sums =
-        sum_lanes4(facc[i], i + 1 < R * T ? facc[i + 1] : z, i + 2 < R * T ? facc[i + 2] : z,
-                   i + 3 < R * T ? facc[i + 3] : z);
+        sum_lanes4(last[i], i + 1 < R * T ? last[i + 1] : z, i + 2 < R * T ? last[i + 2] : z,
+                   i + 3 < R * T ? last[i + 3] : z);
     if (i + 4 <= R * T) {
       _mm_storeu_ps(out + i, sums);
     } else {
@@ -331,11 +356,10 @@ WHALE_VNNI_ATTR void tile(const uint8_t* w0, int64_t w_row_bytes, const uint8_t*
 // Scratch for one block of rearranged weight rows per thread: L2-sized so that the block stays
 // there while every token passes over it.
 constexpr int64_t kRepackBytes = 384 << 10;
-// Tile: 4 rows x 3 tokens (12 int32 + 12 f32 accumulators, 3 activation registers, 1 weight
-// register). In-cache microbenchmark, 128 x 1536, 512 tokens, one thread, GMAC/s for
-// Q4_0 / Q4_K / Q6_K: 4x3 55.4 / 53.5 / 51.9, 5x2 55.0 / 53.0 / 51.1, 3x4 51.1 / 49.6 / 47.8,
-// 2x6 31.8 / 30.9 / 28.7.
-constexpr int kRows = 4, kTokens = 3;
+// Tile: 4 rows x 5 tokens. Compute-bound microbenchmark (data in L1/L2, Zen 5, one thread),
+// vpdpbusd per cycle for 3-chunk / 18-chunk rows: 4 x 3 with the float sums in registers
+// 1.00 / 0.93; 4 x 5 here 1.25 / 1.28; 5 x 4 1.25 / 1.28; 3 x 8 1.13 / 1.20.
+constexpr int kRows = 4, kTokens = 5;
 constexpr int64_t kRepackAheadRows = 4;
 
 template <class F, int T>
@@ -380,12 +404,27 @@ WHALE_VNNI_ATTR void matmul(const RowRange& w, const uint8_t* x_lanes, int64_t n
     for (; t + kTokens <= n_tok; t += kTokens)
       tokens_over_rows<F, kTokens>(scratch, w_row_bytes, rows, x_lanes + t * x_tok_bytes,
                                    x_tok_bytes, n_chunks, t, r0, y, y_stride);
-    if (n_tok - t == 2)
-      tokens_over_rows<F, 2>(scratch, w_row_bytes, rows, x_lanes + t * x_tok_bytes, x_tok_bytes,
-                             n_chunks, t, r0, y, y_stride);
-    else if (n_tok - t == 1)
-      tokens_over_rows<F, 1>(scratch, w_row_bytes, rows, x_lanes + t * x_tok_bytes, x_tok_bytes,
-                             n_chunks, t, r0, y, y_stride);
+    const uint8_t* x_rest = x_lanes + t * x_tok_bytes;
+    switch (n_tok - t) {  // the last 1-4 tokens
+      case 4:
+        tokens_over_rows<F, 4>(scratch, w_row_bytes, rows, x_rest, x_tok_bytes, n_chunks, t, r0, y,
+                               y_stride);
+        break;
+      case 3:
+        tokens_over_rows<F, 3>(scratch, w_row_bytes, rows, x_rest, x_tok_bytes, n_chunks, t, r0, y,
+                               y_stride);
+        break;
+      case 2:
+        tokens_over_rows<F, 2>(scratch, w_row_bytes, rows, x_rest, x_tok_bytes, n_chunks, t, r0, y,
+                               y_stride);
+        break;
+      case 1:
+        tokens_over_rows<F, 1>(scratch, w_row_bytes, rows, x_rest, x_tok_bytes, n_chunks, t, r0, y,
+                               y_stride);
+        break;
+      default:
+        break;
+    }
   }
 }
 

@@ -97,13 +97,14 @@ TEST(FastKernels, MatmulMatchesReferenceForEveryTypeTargetAndShape) {
   // Block counts 1-3 end inside the first 4-block group of the AVX-512 VNNI layout; 7-9 give
   // whole groups plus every tail length (and 2-3 super-blocks for the K-quants). From
   // kLaneMinTokens tokens on, AVX-512 VNNI takes the lane layout: chunks of 16 blocks (512 or
-  // 256 elements) with partial last chunks (17, 35 blocks), row blocks and tails of 1-2 tokens;
+  // 256 elements) with partial last chunks (17, 35 blocks), row blocks and tails of 1-4 tokens;
   // AVX2 its own lanes (chunks of 8 blocks, tiles of 8 rows x 16 tokens). One token with 9 and
   // 17 blocks: AVX2 decode's groups of 8 blocks, its tail blocks and its 4 row streams.
-  const Shape shapes[] = {{1, 1, 1},  {13, 3, 1},  {9, 2, 5},   {17, 1, 3}, {3, 1, 2},  {5, 2, 6},
-                          {4, 1, 15}, {6, 9, 5},   {3, 8, 4},   {2, 7, 1},  {13, 9, 1}, {6, 17, 1},
-                          {5, 4, 9},  {9, 17, 16}, {7, 35, 17}, {2, 1, 31}, {11, 3, 18}};
-  static_assert(simd::kLaneMinTokens == 16, "the last four shapes are meant to use the lanes");
+  const Shape shapes[] = {{1, 1, 1},  {13, 3, 1},  {9, 2, 5},  {17, 1, 3},  {3, 1, 2},
+                          {5, 2, 6},  {4, 1, 15},  {6, 9, 5},  {3, 8, 4},   {2, 7, 1},
+                          {13, 9, 1}, {6, 17, 1},  {5, 4, 9},  {9, 17, 16}, {7, 35, 17},
+                          {2, 1, 31}, {11, 3, 18}, {5, 20, 19}};
+  static_assert(simd::kLaneMinTokens == 16, "the last five shapes are meant to use the lanes");
   for_each_simd_target([&] {
     uint32_t seed = 100;
     for (TensorType type : kTypes)
