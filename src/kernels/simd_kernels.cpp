@@ -403,9 +403,12 @@ void SiluMul(float* gate, const float* up, int64_t n) {
 void QuantizeQ8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum,
                 uint8_t* packed) {
 #if HWY_TARGET == HWY_AVX3_DL
-  if (packed != nullptr) return vnni::quantize_and_pack(x, n_rows, cols, q, d, sum, packed);
-#endif
+  return vnni::quantize_and_pack(x, n_rows, cols, q, d, sum, packed);  // packed may be null
+#elif WHALE_X86_INT8
   (void)packed;  // no packed layout on this target (Q8PackedBytes is 0)
+  return x86::quantize_rows(x, n_rows, cols, q, d, sum);
+#endif
+  (void)packed;
   const int64_t nb = cols / 32;
   for (int64_t t = 0; t < n_rows; ++t)
     for (int64_t b = 0; b < nb; ++b) {

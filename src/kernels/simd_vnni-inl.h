@@ -531,7 +531,7 @@ WHALE_VNNI_ATTR void matvec(const RowRange& w, const Q8Rows& x, int64_t n_tok, f
 }
 
 // Quantizes like QuantizeQ8 (same rounding, bit-identical q, d and sum) and writes the packed
-// groups; packed holds n_rows * groups_of(cols) * kGroupBytes bytes.
+// groups; packed holds n_rows * groups_of(cols) * kGroupBytes bytes, or is null (q, d, sum only).
 WHALE_VNNI_ATTR void quantize_and_pack(const float* x, int64_t n_rows, int64_t cols, int8_t* q,
                                        float* d, float* sum, uint8_t* packed) {
   const int64_t nb = cols / 32, n_groups = groups_of(cols);
@@ -558,6 +558,7 @@ WHALE_VNNI_ATTR void quantize_and_pack(const float* x, int64_t n_rows, int64_t c
       d[t * nb + b] = db;
       sum[t * nb + b] = db * float(isum);
     }
+    if (packed == nullptr) continue;  // the lane layouts are packed from q, d, sum later
     const __m512i ones = _mm512_set1_epi8(1);
     for (int64_t g = 0; g < n_groups; ++g) {
       uint8_t* pg = packed + (t * n_groups + g) * kGroupBytes;

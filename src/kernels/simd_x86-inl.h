@@ -47,6 +47,43 @@ HWY_INLINE float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// Activations to 8 bits per 32-block (QuantizeQ8's scheme): d = max|x| / 127, q = round(x / d)
+// to nearest even (vcvtps2dq in the default rounding mode, as nearbyint), sum = d * sum(q).
+HWY_INLINE void quantize_rows(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d,
+                              float* sum) {
+  const int64_t nb = cols / 32;
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  for (int64_t i = 0; i < n_rows * nb; ++i) {
+    const float* xb = x + i * 32;
+    __m256 v[4], m = _mm256_setzero_ps();
+    for (int k = 0; k < 4; ++k) {
+      v[k] = _mm256_loadu_ps(xb + 8 * k);
+      m = _mm256_max_ps(m, _mm256_and_ps(v[k], abs_mask));
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float db = _mm_cvtss_f32(m4) / 127.0f;
+    const __m256 inv = _mm256_set1_ps(db > 0.0f ? 1.0f / db : 0.0f);
+    __m256i qi[4];
+    for (int k = 0; k < 4; ++k) qi[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], inv));
+    // |q| <= 127: the saturating packs keep every value; they interleave 128-bit halves, which
+    // the final dword permutation undoes.
+    const __m256i q16 =
+        _mm256_packs_epi16(_mm256_packs_epi32(qi[0], qi[1]), _mm256_packs_epi32(qi[2], qi[3]));
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i*>(q + i * 32),
+        _mm256_permutevar8x32_epi32(q16, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    const __m256i s =
+        _mm256_add_epi32(_mm256_add_epi32(qi[0], qi[1]), _mm256_add_epi32(qi[2], qi[3]));
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, _MM_SHUFFLE(1, 0, 3, 2)));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, _MM_SHUFFLE(2, 3, 0, 1)));
+    d[i] = db;
+    sum[i] = db * float(_mm_cvtsi128_si32(s4));
+  }
+}
+
 // Formats: prepare(block) decodes the scales; load(s) gives sub-block s's 32 weights as bytes
 // (signed when kSigned); scale16 formats give per-16 scales as scale[2 s], scale[2 s + 1].
 struct Q8_0 {

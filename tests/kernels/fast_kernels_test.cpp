@@ -264,6 +264,41 @@ TEST(FastKernels, ActivationQuantizationIsQ8_0) {
   for (int i = 32; i < 64; ++i) EXPECT_EQ(q[size_t(i)], 0);
 }
 
+TEST(FastKernels, ActivationQuantizationIsIdenticalOnEveryTarget) {
+  // Every target's quantizer (AVX-512 VNNI, AVX2, portable) gives the scalar definition's q, d
+  // and sum bit for bit: 4 rows of 96 values, one block of them all zero and one with ties.
+  const int64_t rows = 4, cols = 96, nb = rows * cols / 32;
+  auto x = random_vec(size_t(rows * cols), 21);
+  for (int i = 0; i < 32; ++i) x[size_t(32 + i)] = 0.0f;
+  // d = 0.25: x / d = +-2.5 ties (to even: +-2)
+  for (int i = 0; i < 32; ++i) x[size_t(64 + i)] = float(i % 5 - 2) * 0.625f;
+  x[64] = 127.0f * 0.25f;
+  std::vector<int8_t> want_q(x.size());
+  std::vector<float> want_d(static_cast<size_t>(nb)), want_s(static_cast<size_t>(nb));
+  for (int64_t b = 0; b < nb; ++b) {
+    float amax = 0.0f;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[size_t(32 * b + i)]));
+    const float db = amax / 127.0f, inv = db > 0.0f ? 1.0f / db : 0.0f;
+    int isum = 0;
+    for (int i = 0; i < 32; ++i) {
+      const size_t k = size_t(32 * b + i);
+      want_q[k] = int8_t(std::nearbyint(x[k] * inv));
+      isum += want_q[k];
+    }
+    want_d[size_t(b)] = db;
+    want_s[size_t(b)] = db * float(isum);
+  }
+  for_each_simd_target([&] {
+    SCOPED_TRACE(kernel_target_name());
+    std::vector<int8_t> q(x.size());
+    std::vector<float> d(static_cast<size_t>(nb)), s(static_cast<size_t>(nb));
+    simd::quantize_q8(x.data(), rows, cols, q.data(), d.data(), s.data());
+    EXPECT_EQ(q, want_q);
+    EXPECT_EQ(d, want_d);
+    EXPECT_EQ(s, want_s);
+  });
+}
+
 TEST(FastKernels, ReportsATarget) {
   EXPECT_STRNE(kernel_target_name(), "");
 }
