@@ -320,11 +320,13 @@ WHALE_VNNI_INLINE void tile_chunk(const uint8_t* wc, int64_t w_row_bytes, const 
   }
 }
 
-// out[r * T + t] = row r . token t for R rows of scratch (row r at w0 + r * w_row_bytes) and T
-// tokens of packed activations (token t at x0 + t * x_tok_bytes), over n_chunks chunks.
+// y[t * y_stride + r] = row r . token t for R <= 4 rows of scratch (row r at w0 + r *
+// w_row_bytes) and T tokens of packed activations (token t at x0 + t * x_tok_bytes), over
+// n_chunks chunks.
 template <class F, int R, int T>
 WHALE_VNNI_ATTR void tile(const uint8_t* w0, int64_t w_row_bytes, const uint8_t* x0,
-                          int64_t x_tok_bytes, int64_t n_chunks, float* out) {
+                          int64_t x_tok_bytes, int64_t n_chunks, float* y, int64_t y_stride) {
+  static_assert(R >= 1 && R <= 4, "one 4-float store per token");
   using C = Chunk<F::S>;
   __m512 fsum[R * T], last[R * T];
   if (n_chunks == 1) {
@@ -338,17 +340,18 @@ WHALE_VNNI_ATTR void tile(const uint8_t* w0, int64_t w_row_bytes, const uint8_t*
     tile_chunk<F, R, T, ChunkStep::kLast>(w0 + c * F::kBytes, w_row_bytes, x0 + c * C::kBytes,
                                           x_tok_bytes, fsum, last);
   }
-  for (int i = 0; i < R * T; i += 4) {
-    const __m512 z = _mm512_setzero_ps();
-    const __m128 sums =
-        sum_lanes4(last[i], i + 1 < R * T ? last[i + 1] : z, i + 2 < R * T ? last[i + 2] : z,
-                   i + 3 < R * T ? last[i + 3] : z);
-    if (i + 4 <= R * T) {
-      _mm_storeu_ps(out + i, sums);
+  // Token t's R row results go to y[t * y_stride + 0 .. R - 1] (one 4-float store for R = 4).
+  const __m512 z = _mm512_setzero_ps();
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) {
+    const __m128 sums = sum_lanes4(last[t], R > 1 ? last[T + t] : z, R > 2 ? last[2 * T + t] : z,
+                                   R > 3 ? last[3 * T + t] : z);
+    if constexpr (R == 4) {
+      _mm_storeu_ps(y + t * y_stride, sums);
     } else {
       alignas(16) float rest[4];
       _mm_store_ps(rest, sums);
-      for (int j = i; j < R * T; ++j) out[j] = rest[j - i];
+      for (int r = 0; r < R; ++r) y[t * y_stride + r] = rest[r];
     }
   }
 }
@@ -366,17 +369,14 @@ template <class F, int T>
 WHALE_VNNI_ATTR void tokens_over_rows(const uint8_t* scratch, int64_t w_row_bytes, int64_t rows,
                                       const uint8_t* x0, int64_t x_tok_bytes, int64_t n_chunks,
                                       int64_t t0, int64_t r0, float* y, int64_t y_stride) {
-  float out[kRows * T];
+  float* y0 = y + t0 * y_stride + r0;
   int64_t r = 0;
-  for (; r + kRows <= rows; r += kRows) {
-    tile<F, kRows, T>(scratch + r * w_row_bytes, w_row_bytes, x0, x_tok_bytes, n_chunks, out);
-    for (int i = 0; i < kRows; ++i)
-      for (int t = 0; t < T; ++t) y[(t0 + t) * y_stride + r0 + r + i] = out[i * T + t];
-  }
-  for (; r < rows; ++r) {
-    tile<F, 1, T>(scratch + r * w_row_bytes, w_row_bytes, x0, x_tok_bytes, n_chunks, out);
-    for (int t = 0; t < T; ++t) y[(t0 + t) * y_stride + r0 + r] = out[t];
-  }
+  for (; r + kRows <= rows; r += kRows)
+    tile<F, kRows, T>(scratch + r * w_row_bytes, w_row_bytes, x0, x_tok_bytes, n_chunks, y0 + r,
+                      y_stride);
+  for (; r < rows; ++r)
+    tile<F, 1, T>(scratch + r * w_row_bytes, w_row_bytes, x0, x_tok_bytes, n_chunks, y0 + r,
+                  y_stride);
 }
 
 template <class F>
