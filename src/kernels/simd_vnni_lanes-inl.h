@@ -379,6 +379,22 @@ WHALE_VNNI_ATTR void tokens_over_rows(const uint8_t* scratch, int64_t w_row_byte
                   y_stride);
 }
 
+// The last n < kTokens tokens: one pass of n-token tiles.
+template <class F, int T = kTokens - 1>
+WHALE_VNNI_ATTR void tail_tokens(int64_t n, const uint8_t* scratch, int64_t w_row_bytes,
+                                 int64_t rows, const uint8_t* x0, int64_t x_tok_bytes,
+                                 int64_t n_chunks, int64_t t0, int64_t r0, float* y,
+                                 int64_t y_stride) {
+  if constexpr (T >= 1) {
+    if (n == T)
+      tokens_over_rows<F, T>(scratch, w_row_bytes, rows, x0, x_tok_bytes, n_chunks, t0, r0, y,
+                             y_stride);
+    else
+      tail_tokens<F, T - 1>(n, scratch, w_row_bytes, rows, x0, x_tok_bytes, n_chunks, t0, r0, y,
+                            y_stride);
+  }
+}
+
 template <class F>
 WHALE_VNNI_ATTR void matmul(const RowRange& w, const uint8_t* x_lanes, int64_t n_tok, float* y,
                             int64_t y_stride) {
@@ -404,27 +420,8 @@ WHALE_VNNI_ATTR void matmul(const RowRange& w, const uint8_t* x_lanes, int64_t n
     for (; t + kTokens <= n_tok; t += kTokens)
       tokens_over_rows<F, kTokens>(scratch, w_row_bytes, rows, x_lanes + t * x_tok_bytes,
                                    x_tok_bytes, n_chunks, t, r0, y, y_stride);
-    const uint8_t* x_rest = x_lanes + t * x_tok_bytes;
-    switch (n_tok - t) {  // the last 1-4 tokens
-      case 4:
-        tokens_over_rows<F, 4>(scratch, w_row_bytes, rows, x_rest, x_tok_bytes, n_chunks, t, r0, y,
-                               y_stride);
-        break;
-      case 3:
-        tokens_over_rows<F, 3>(scratch, w_row_bytes, rows, x_rest, x_tok_bytes, n_chunks, t, r0, y,
-                               y_stride);
-        break;
-      case 2:
-        tokens_over_rows<F, 2>(scratch, w_row_bytes, rows, x_rest, x_tok_bytes, n_chunks, t, r0, y,
-                               y_stride);
-        break;
-      case 1:
-        tokens_over_rows<F, 1>(scratch, w_row_bytes, rows, x_rest, x_tok_bytes, n_chunks, t, r0, y,
-                               y_stride);
-        break;
-      default:
-        break;
-    }
+    tail_tokens<F>(n_tok - t, scratch, w_row_bytes, rows, x_lanes + t * x_tok_bytes, x_tok_bytes,
+                   n_chunks, t, r0, y, y_stride);
   }
 }
 
