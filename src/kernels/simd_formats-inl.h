@@ -20,8 +20,9 @@ HWY_INLINE V16 nibbles(const uint8_t* p) {
 // Each weight format: block geometry, scales decoded once per block (prepare) and a loader of
 // Lanes(D16) weights (as int16) starting at element e0 of 32-element sub-block s. e0 is a
 // multiple of the lane count, so a load never straddles the two 16-element halves.
-struct Q8_0Format {
-  static constexpr int kElems = 32, kBytes = 34;
+// The blocks that open with one f16 scale and have no minimum (Q8_0, Q4_0).
+struct F16ScaledBlock {
+  static constexpr int kElems = 32;
   static constexpr bool kScale16 = false, kHasMin = false;
   const uint8_t* blk;
   float scale[1];
@@ -30,22 +31,18 @@ struct Q8_0Format {
     blk = b;
     scale[0] = f16_at(b);
   }
+};
+
+struct Q8_0Format : F16ScaledBlock {
+  static constexpr int kBytes = 34;
   HWY_INLINE V16 load(int, int e0) const {
     return hn::PromoteTo(D16(), hn::LoadU(D8(), reinterpret_cast<const int8_t*>(blk + 2 + e0)));
   }
 };
 
 // Q4_0: element j < 16 is the low nibble of qs[j], element j + 16 its high nibble; value - 8.
-struct Q4_0Format {
-  static constexpr int kElems = 32, kBytes = 18;
-  static constexpr bool kScale16 = false, kHasMin = false;
-  const uint8_t* blk;
-  float scale[1];
-  float min[1];
-  HWY_INLINE void prepare(const uint8_t* b) {
-    blk = b;
-    scale[0] = f16_at(b);
-  }
+struct Q4_0Format : F16ScaledBlock {
+  static constexpr int kBytes = 18;
   HWY_INLINE V16 load(int, int e0) const {
     const V16 v = e0 < 16 ? nibbles<false>(blk + 2 + e0) : nibbles<true>(blk + 2 + e0 - 16);
     return hn::Sub(v, hn::Set(D16(), int16_t(8)));

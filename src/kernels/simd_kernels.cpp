@@ -403,11 +403,11 @@ void SiluMul(float* gate, const float* up, int64_t n) {
 void QuantizeQ8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* d, float* sum,
                 uint8_t* packed) {
 #if HWY_TARGET == HWY_AVX3_DL
-  return vnni::quantize_and_pack(x, n_rows, cols, q, d, sum, packed);  // packed may be null
+  vnni::quantize_and_pack(x, n_rows, cols, q, d, sum, packed);  // packed may be null
 #elif WHALE_X86_INT8
   (void)packed;  // no packed layout on this target (Q8PackedBytes is 0)
-  return x86::quantize_rows(x, n_rows, cols, q, d, sum);
-#endif
+  x86::quantize_rows(x, n_rows, cols, q, d, sum);
+#else
   (void)packed;
   const int64_t nb = cols / 32;
   for (int64_t t = 0; t < n_rows; ++t)
@@ -426,6 +426,7 @@ void QuantizeQ8(const float* x, int64_t n_rows, int64_t cols, int8_t* q, float* 
       d[t * nb + b] = db;
       sum[t * nb + b] = db * float(isum);
     }
+#endif
 }
 
 size_t Q8PackedBytes(int64_t n_rows, int64_t cols) {
