@@ -152,14 +152,21 @@ namespace vnni {
 #if HWY_TARGET == HWY_AVX3_DL
 // The VNNI kernels of one weight type: the lane layout when the call made it (16+ tokens),
 // else the register tiles on the packed groups; false when neither layout was made.
-template <class Lanes, class Tiles>
+// Types without VNNI tiles (Tiles = void) take the lanes or nothing.
+template <class Lanes, class Tiles = void>
 bool vnni_product(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64_t y_stride) {
   const uint8_t* lanes = Lanes::S == 8 ? x.block_lanes : x.half_lanes;
-  if (lanes != nullptr)
+  if (lanes != nullptr) {
     vnni::lanes::matmul<Lanes>(w, lanes, n_tok, y, y_stride);
-  else if (x.packed != nullptr)
-    vnni::matvec<Tiles>(w, x, n_tok, y, y_stride);
-  return lanes != nullptr || x.packed != nullptr;
+    return true;
+  }
+  if constexpr (!std::is_void_v<Tiles>) {
+    if (x.packed != nullptr) {
+      vnni::matvec<Tiles>(w, x, n_tok, y, y_stride);
+      return true;
+    }
+  }
+  return false;
 }
 #endif
 
@@ -231,10 +238,23 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
     case TensorType::Q6_K:
       done = vnni_product<vnni::lanes::LQ6_K, vnni::Q6_K>(w, x, n_tok, y, y_stride);
       break;
+    case TensorType::Q4_1:
+      done = vnni_product<vnni::lanes::LQ4_1>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q5_1:
+      done = vnni_product<vnni::lanes::LQ5_1>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q2_K:
+      done = vnni_product<vnni::lanes::LQ2_K>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q3_K:
+      done = vnni_product<vnni::lanes::LQ3_K>(w, x, n_tok, y, y_stride);
+      break;
     default:
       break;
   }
-  // Types without VNNI kernels (Q2_K, Q3_K): the AVX2 decode where it has them.
+  // Few tokens of the types without VNNI tiles (Q2_K, Q3_K, Q4_1, Q5_1): the AVX2 decode where
+  // it has them, else the AVX2 tiles below.
   if (done || x86_decode_product(w, x, n_tok, y)) return;
 #endif
 #if WHALE_X86_LANES
@@ -258,6 +278,18 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       break;
     case TensorType::Q6_K:
       done = x86_lanes_product<x86::lanes::LQ6_K>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q4_1:
+      done = x86_lanes_product<x86::lanes::LQ4_1>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q5_1:
+      done = x86_lanes_product<x86::lanes::LQ5_1>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q2_K:
+      done = x86_lanes_product<x86::lanes::LQ2_K>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::Q3_K:
+      done = x86_lanes_product<x86::lanes::LQ3_K>(w, x, n_tok, y, y_stride);
       break;
     default:
       break;
@@ -516,8 +548,12 @@ int lane_elems_of(TensorType type) {
     case TensorType::Q5_0:
     case TensorType::Q4_K:
     case TensorType::Q5_K:
+    case TensorType::Q4_1:
+    case TensorType::Q5_1:
       return 32;
     case TensorType::Q6_K:
+    case TensorType::Q2_K:
+    case TensorType::Q3_K:
       return 16;
     default:
       return 0;

@@ -17,9 +17,9 @@
 //                        elements 4m..4m+3 of the lane's block (zero past the row's end)
 //   int32 neg_sum[16]    -(sum of the lane's activation bytes), for the weights' bias
 //   f32   dx[16]         the lane's activation scale
-//   f32   xsum[16]       the lane's d_x * sum q (Q4_K's minimum terms; 32-element lanes only)
+//   f32   xsum[16]       the lane's d_x * sum q (the minimum terms of Q4_K, Q4_1, Q2_K, ...)
 // Weights in scratch, per row and chunk: u8 w[S][64] (the lane layout, biased unsigned as in
-// simd_vnni-inl.h), f32 scale[16], and f32 min[16] for Q4_K.
+// simd_vnni-inl.h), f32 scale[16], and f32 min[16] for the types with minimums.
 //
 // Every (row, token) result takes the same operations in the same order whatever the tile
 // shape, the row block or the thread split, so results do not depend on them. They differ from
@@ -77,7 +77,9 @@ WHALE_VNNI_ATTR void pack(const int8_t* q, const float* d, const float* sum, int
       } else {
         const int64_t blocks = std::min<int64_t>(8, nb - c * C::kElems / 32);
         const __m512 d8 = _mm512_maskz_loadu_ps(__mmask16((1u << blocks) - 1), d + b0);
-        _mm512_store_ps(o + C::kDx, _mm512_maskz_permutexvar_ps(valid, half_block, d8));
+        const __m512 dx = _mm512_maskz_permutexvar_ps(valid, half_block, d8);
+        _mm512_store_ps(o + C::kDx, dx);
+        _mm512_store_ps(o + C::kXSum, _mm512_mul_ps(_mm512_cvtepi32_ps(isum), dx));
       }
     }
   }
@@ -87,7 +89,6 @@ WHALE_VNNI_ATTR void pack(const int8_t* q, const float* d, const float* sum, int
 // and repack(), which writes one chunk of one row in the scratch layout.
 template <int kS, bool kMin>
 struct ScratchChunk {
-  static_assert(!kMin || kS == 8, "minimum terms read the xsum of 32-element lanes");
   static constexpr int S = kS;
   static constexpr bool kHasMin = kMin;
   static constexpr int kScale = 64 * S, kMinOff = kScale + 64;
@@ -123,23 +124,40 @@ struct LQ8_0 : ScratchChunk<8, false> {
   }
 };
 
-struct LQ4_0 : ScratchChunk<8, false> {
-  static constexpr int kBlockBytes = 18, kBiasShift = 3;
+// The f16 d of 16 blocks as their scales; with a minimum (Q4_1, Q5_1: w = d q + m, the f16 m
+// right after d), -m as the minimums, which enter as Q4_K's do (f -= min * xsum).
+template <class F>
+WHALE_VNNI_INLINE void store_d_m(__m512i dm, uint8_t* dst) {
+  _mm512_store_ps(dst + F::kScale, f16_lanes(dm));
+  if constexpr (F::kHasMin)
+    _mm512_store_ps(dst + F::kMinOff,
+                    _mm512_sub_ps(_mm512_setzero_ps(), f16_lanes(_mm512_srli_epi32(dm, 16))));
+}
+
+// Q4_0 (u = w + 8) and Q4_1 (kMin: u = q, the minimum after d).
+template <bool kMin>
+struct LQ4_01 : ScratchChunk<8, kMin> {
+  static constexpr int kBlockBytes = kMin ? 20 : 18, kBiasShift = kMin ? -1 : 3, kQs = kMin ? 4 : 2;
   WHALE_VNNI_INLINE static void repack(const uint8_t* row, int64_t c, __mmask16 valid,
                                        uint8_t* dst) {
     const uint8_t* base = row + c * 16 * kBlockBytes;
     const __m512i blk = _mm512_mullo_epi32(lane_index(), _mm512_set1_epi32(kBlockBytes));
     for (int j = 0; j < 4; ++j) {  // low nibbles: elements 4j.., high: 16 + 4j..
-      const __m512i v = gather(valid, _mm512_add_epi32(blk, _mm512_set1_epi32(2 + 4 * j)), base);
+      const __m512i v = gather(valid, _mm512_add_epi32(blk, _mm512_set1_epi32(kQs + 4 * j)), base);
       _mm512_store_si512(dst + 64 * j, low4_32(v));
       _mm512_store_si512(dst + 64 * (j + 4), high4_32(v));
     }
-    _mm512_store_ps(dst + kScale, f16_lanes(gather(valid, blk, base)));
+    store_d_m<LQ4_01>(gather(valid, blk, base), dst);
   }
 };
+using LQ4_0 = LQ4_01<false>;
+using LQ4_1 = LQ4_01<true>;
 
-struct LQ5_0 : ScratchChunk<8, false> {
-  static constexpr int kBlockBytes = 22, kBiasShift = 4;
+// Q5_0 (u = w + 16) and Q5_1 (kMin: u = q, the minimum after d); qh after d (and m), then qs.
+template <bool kMin>
+struct LQ5_01 : ScratchChunk<8, kMin> {
+  static constexpr int kBlockBytes = kMin ? 24 : 22, kBiasShift = kMin ? -1 : 4;
+  static constexpr int kQh = kMin ? 4 : 2, kQs = kQh + 4;
   // The 4 bits of qh for elements e..e+3 as bit 4 of 4 bytes.
   WHALE_VNNI_INLINE static __m512i fifth_bits(__m512i qh, int e) {
     const __m512i nib = _mm512_and_si512(_mm512_srli_epi32(qh, unsigned(e)), _mm512_set1_epi32(15));
@@ -150,16 +168,18 @@ struct LQ5_0 : ScratchChunk<8, false> {
                                        uint8_t* dst) {
     const uint8_t* base = row + c * 16 * kBlockBytes;
     const __m512i blk = _mm512_mullo_epi32(lane_index(), _mm512_set1_epi32(kBlockBytes));
-    const __m512i qh = gather(valid, _mm512_add_epi32(blk, _mm512_set1_epi32(2)), base);
+    const __m512i qh = gather(valid, _mm512_add_epi32(blk, _mm512_set1_epi32(kQh)), base);
     for (int j = 0; j < 4; ++j) {
-      const __m512i v = gather(valid, _mm512_add_epi32(blk, _mm512_set1_epi32(6 + 4 * j)), base);
+      const __m512i v = gather(valid, _mm512_add_epi32(blk, _mm512_set1_epi32(kQs + 4 * j)), base);
       _mm512_store_si512(dst + 64 * j, _mm512_or_si512(low4_32(v), fifth_bits(qh, 4 * j)));
       _mm512_store_si512(dst + 64 * (j + 4),
                          _mm512_or_si512(high4_32(v), fifth_bits(qh, 16 + 4 * j)));
     }
-    _mm512_store_ps(dst + kScale, f16_lanes(gather(valid, blk, base)));
+    store_d_m<LQ5_01>(gather(valid, blk, base), dst);
   }
 };
+using LQ5_0 = LQ5_01<false>;
+using LQ5_1 = LQ5_01<true>;
 
 // Q4_K / Q5_K: a chunk is 2 super-blocks; lane k is sub-block s = k % 8 of super-block k / 8:
 // nibbles of qs[32 (s / 2) ..] (high for odd s; qs at byte 16, Q5_K: 48). Q5_K adds the fifth
@@ -249,6 +269,59 @@ struct LQ6_K : ScratchChunk<4, false> {
                     _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(s8)), _mm512_set1_ps(d)));
   }
 };
+
+// Q2_K / Q3_K (kQ3): a chunk is one super-block; lane k is the 16 elements 16k.. (one scale,
+// Q2_K also one minimum): half n = k / 8, shift j = (k % 8) / 2, l = 16 (k & 1), low 2 bits
+// (qs[32 n + l + i] >> 2j) & 3 (qs at byte 16, Q3_K: 32). Q2_K: u = those bits, w = d sc u -
+// dmin m. Q3_K: u = low bits | ((hmask[l + i] >> (4n + j)) & 1) << 2, w = d sc (u - 4).
+template <bool kQ3>
+struct LQ2_3K : ScratchChunk<4, !kQ3> {
+  using Base = ScratchChunk<4, !kQ3>;
+  static constexpr int kBlockBytes = kQ3 ? 110 : 84, kBiasShift = kQ3 ? 2 : -1;
+  static constexpr DwordIndex make(int qs, bool shifts, bool high) {
+    DwordIndex r{};
+    for (int k = 0; k < 16; ++k) {
+      const int n = k / 8, j = (k % 8) / 2, l = 16 * (k & 1);
+      r.v[k] = uint32_t(shifts ? (high ? 4 * n + j : 2 * j) : (high ? l : qs + 32 * n + l));
+    }
+    return r;
+  }
+  WHALE_VNNI_INLINE static void repack(const uint8_t* row, int64_t c, __mmask16 valid,
+                                       uint8_t* dst) {
+    alignas(64) static constexpr DwordIndex kQs = make(kQ3 ? 32 : 16, false, false);
+    alignas(64) static constexpr DwordIndex kHm = make(0, false, true);
+    alignas(64) static constexpr DwordIndex kShiftQs = make(0, true, false);
+    alignas(64) static constexpr DwordIndex kShiftHm = make(0, true, true);
+    const uint8_t* base = row + c * kBlockBytes;
+    for (int m = 0; m < 4; ++m) {
+      const __m512i off = _mm512_set1_epi32(4 * m);
+      __m512i u = _mm512_and_si512(
+          _mm512_srlv_epi32(gather(valid, _mm512_add_epi32(_mm512_load_si512(kQs.v), off), base),
+                            _mm512_load_si512(kShiftQs.v)),
+          _mm512_set1_epi8(0x03));
+      if constexpr (kQ3) {
+        const __m512i h = _mm512_and_si512(
+            _mm512_srlv_epi32(gather(valid, _mm512_add_epi32(_mm512_load_si512(kHm.v), off), base),
+                              _mm512_load_si512(kShiftHm.v)),
+            _mm512_set1_epi8(0x01));
+        u = _mm512_or_si512(u, _mm512_slli_epi32(h, 2));
+      }
+      _mm512_store_si512(dst + 64 * m, u);
+    }
+    __m256 lo, hi;  // the 16 lanes' scales (then minimums) in two halves
+    if constexpr (kQ3)
+      x86::Q3_K::scales(base, &lo, &hi);
+    else
+      x86::Q2_K::factors<false>(base, &lo, &hi);
+    _mm512_store_ps(dst + Base::kScale, _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1));
+    if constexpr (!kQ3) {
+      x86::Q2_K::factors<true>(base, &lo, &hi);
+      _mm512_store_ps(dst + Base::kMinOff, _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1));
+    }
+  }
+};
+using LQ2_K = LQ2_3K<false>;
+using LQ3_K = LQ2_3K<true>;
 
 // The lane sums of a, b, c and d as 4 floats. Each vector is summed by the same tree whatever
 // the others hold (the shuffles only move data), so a result does not depend on the tile shape.

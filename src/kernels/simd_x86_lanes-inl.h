@@ -20,10 +20,10 @@
 //                       lane k: elements 4m..4m+3 of the lane's block (zero past the row's end)
 //   int32 neg_sum[8]    -(sum of the lane's activation bytes), for the weights' bias
 //   f32   dx[8]         the lane's activation scale
-//   f32   xsum[8]       the lane's d_x * sum q (Q4_K's minimum terms; 32-element lanes only)
+//   f32   xsum[8]       the lane's d_x * sum q (the minimum terms of Q4_K, Q4_1, Q2_K, ...)
 // Weights, per row and chunk, in per-thread scratch (a block of rows rearranged once per call
 // and then multiplied with every token): u8 w[S][32] (biased unsigned as in simd_vnni-inl.h;
-// Q8_0: |w| and then w itself), f32 scale[8], and f32 min[8] for Q4_K.
+// Q8_0: |w| and then w itself), f32 scale[8], and f32 min[8] for the types with minimums.
 //
 // Every (row, token) result takes the same operations in the same order whatever the row block,
 // the token panel or the thread split, so results do not depend on them.
@@ -112,9 +112,12 @@ void pack(const int8_t* q, const float* d, const float* sum, int64_t n_rows, int
         const int64_t blocks = std::min<int64_t>(4, nb - c * 4);
         const __m256i first = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(blocks)), lane_index());
         const __m256 d4 = _mm256_maskload_ps(d + b0, first);
-        const __m256 dx = _mm256_permutevar8x32_ps(d4, _mm256_srli_epi32(lane_index(), 1));
-        _mm256_store_ps(reinterpret_cast<float*>(o + C::kDx),
-                        _mm256_and_ps(dx, _mm256_castsi256_ps(valid)));
+        const __m256 dx =
+            _mm256_and_ps(_mm256_permutevar8x32_ps(d4, _mm256_srli_epi32(lane_index(), 1)),
+                          _mm256_castsi256_ps(valid));
+        _mm256_store_ps(reinterpret_cast<float*>(o + C::kDx), dx);
+        _mm256_store_ps(reinterpret_cast<float*>(o + C::kXSum),
+                        _mm256_mul_ps(_mm256_cvtepi32_ps(isum), dx));
       }
     }
   }
@@ -125,7 +128,6 @@ void pack(const int8_t* q, const float* d, const float* sum, int64_t n_rows, int
 // of one row in the scratch layout.
 template <int kS, int kShift, int kSums16, bool kMin, bool kSign = false>
 struct ScratchChunk {
-  static_assert(!kMin || kS == 8, "minimum terms read the xsum of 32-element lanes");
   static_assert(kS % kSums16 == 0, "whole groups of 16-bit sums");
   static constexpr int S = kS, kBiasShift = kShift, kSum16 = kSums16;
   static constexpr bool kHasMin = kMin, kSigned = kSign;
@@ -153,21 +155,37 @@ struct LQ8_0 : ScratchChunk<8, -1, 1, false, true> {
   }
 };
 
-struct LQ4_0 : ScratchChunk<8, 3, 8, false> {
-  static constexpr int kBlockBytes = 18;
+// The f16 d of 8 blocks as their scales; with a minimum (Q4_1, Q5_1: w = d q + m, the f16 m
+// right after d), -m as the minimums, which enter as Q4_K's do (f -= min * xsum).
+template <class F>
+HWY_INLINE void store_d_m(__m256i dm, uint8_t* dst) {
+  store(dst + F::kScale, f16_lanes(dm));
+  if constexpr (F::kHasMin)
+    store(dst + F::kMinOff,
+          _mm256_sub_ps(_mm256_setzero_ps(), f16_lanes(_mm256_srli_epi32(dm, 16))));
+}
+
+// Q4_0 (u = w + 8) and Q4_1 (kMin: u = q, the minimum after d).
+template <bool kMin>
+struct LQ4_01 : ScratchChunk<8, kMin ? -1 : 3, 8, kMin> {
+  static constexpr int kBlockBytes = kMin ? 20 : 18, kQs = kMin ? 4 : 2;
   HWY_INLINE static void repack(const uint8_t* row, int64_t c, __m256i valid, uint8_t* dst) {
     const uint8_t* base = row + c * 8 * kBlockBytes;
     for (int j = 0; j < 4; ++j) {  // low nibbles: elements 4j.., high: 16 + 4j..
-      const __m256i v = gather(valid, offsets(kBlockBytes, 2 + 4 * j), base);
+      const __m256i v = gather(valid, offsets(kBlockBytes, kQs + 4 * j), base);
       store(dst + 32 * j, low4_32(v));
       store(dst + 32 * (j + 4), high4_32(v));
     }
-    store(dst + kScale, f16_lanes(gather(valid, offsets(kBlockBytes, 0), base)));
+    store_d_m<LQ4_01>(gather(valid, offsets(kBlockBytes, 0), base), dst);
   }
 };
+using LQ4_0 = LQ4_01<false>;
+using LQ4_1 = LQ4_01<true>;
 
-struct LQ5_0 : ScratchChunk<8, 4, 4, false> {
-  static constexpr int kBlockBytes = 22;
+// Q5_0 (u = w + 16) and Q5_1 (kMin: u = q, the minimum after d); qh after d (and m), then qs.
+template <bool kMin>
+struct LQ5_01 : ScratchChunk<8, kMin ? -1 : 4, 4, kMin> {
+  static constexpr int kBlockBytes = kMin ? 24 : 22, kQh = kMin ? 4 : 2, kQs = kQh + 4;
   // The 4 bits of qh for elements e..e+3 as bit 4 of 4 bytes.
   HWY_INLINE static __m256i fifth_bits(__m256i qh, int e) {
     const __m256i nib = _mm256_and_si256(_mm256_srli_epi32(qh, unsigned(e)), _mm256_set1_epi32(15));
@@ -176,15 +194,17 @@ struct LQ5_0 : ScratchChunk<8, 4, 4, false> {
   }
   HWY_INLINE static void repack(const uint8_t* row, int64_t c, __m256i valid, uint8_t* dst) {
     const uint8_t* base = row + c * 8 * kBlockBytes;
-    const __m256i qh = gather(valid, offsets(kBlockBytes, 2), base);
+    const __m256i qh = gather(valid, offsets(kBlockBytes, kQh), base);
     for (int j = 0; j < 4; ++j) {
-      const __m256i v = gather(valid, offsets(kBlockBytes, 6 + 4 * j), base);
+      const __m256i v = gather(valid, offsets(kBlockBytes, kQs + 4 * j), base);
       store(dst + 32 * j, _mm256_or_si256(low4_32(v), fifth_bits(qh, 4 * j)));
       store(dst + 32 * (j + 4), _mm256_or_si256(high4_32(v), fifth_bits(qh, 16 + 4 * j)));
     }
-    store(dst + kScale, f16_lanes(gather(valid, offsets(kBlockBytes, 0), base)));
+    store_d_m<LQ5_01>(gather(valid, offsets(kBlockBytes, 0), base), dst);
   }
 };
+using LQ5_0 = LQ5_01<false>;
+using LQ5_1 = LQ5_01<true>;
 
 // Q4_K / Q5_K: a chunk is one super-block; lane k is its sub-block k (nibbles of
 // qs[32 (k / 2) ..], high nibbles for odd k; qs at byte 16, Q5_K: 48). Q5_K adds the fifth
@@ -247,6 +267,51 @@ struct LQ6_K : ScratchChunk<4, 5, 2, false> {
           _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(s8)), _mm256_set1_ps(d)));
   }
 };
+
+// Q2_K / Q3_K (kQ3): a chunk is half n = c % 2 of super-block c / 2; lane k holds the 16
+// elements 16 k .. of the half (one scale, Q2_K also one minimum): shift j = k / 2, l = 16 (k & 1),
+// low 2 bits (qs[32 n + l + i] >> 2j) & 3 (qs at byte 16, Q3_K: 32). Q2_K: u = those bits,
+// w = d sc u - dmin m. Q3_K: u = low bits | ((hmask[l + i] >> (4n + j)) & 1) << 2, w = d sc (u -
+// 4).
+template <bool kQ3>
+struct LQ2_3K : ScratchChunk<4, kQ3 ? 2 : -1, 4, !kQ3> {
+  using Base = ScratchChunk<4, kQ3 ? 2 : -1, 4, !kQ3>;
+  static constexpr int kBlockBytes = kQ3 ? 110 : 84, kQs = kQ3 ? 32 : 16;
+  HWY_INLINE static void repack(const uint8_t* row, int64_t c, __m256i valid, uint8_t* dst) {
+    const uint8_t* base = row + (c / 2) * kBlockBytes;
+    const int n = int(c % 2);
+    const __m256i l = _mm256_setr_epi32(0, 16, 0, 16, 0, 16, 0, 16);
+    const __m256i qs = _mm256_add_epi32(l, _mm256_set1_epi32(kQs + 32 * n));
+    const __m256i shift_qs = _mm256_setr_epi32(0, 0, 2, 2, 4, 4, 6, 6);
+    const __m256i shift_hm =
+        _mm256_add_epi32(_mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3), _mm256_set1_epi32(4 * n));
+    for (int m = 0; m < 4; ++m) {
+      const __m256i off = _mm256_set1_epi32(4 * m);
+      __m256i u = _mm256_and_si256(
+          _mm256_srlv_epi32(gather(valid, _mm256_add_epi32(qs, off), base), shift_qs),
+          _mm256_set1_epi8(0x03));
+      if constexpr (kQ3) {
+        const __m256i h = _mm256_and_si256(
+            _mm256_srlv_epi32(gather(valid, _mm256_add_epi32(l, off), base), shift_hm),
+            _mm256_set1_epi8(0x01));
+        u = _mm256_or_si256(u, _mm256_slli_epi32(h, 2));
+      }
+      store(dst + 32 * m, u);
+    }
+    __m256 lo, hi;  // the super-block's 16 scales (then minimums): half n's are lo or hi
+    if constexpr (kQ3)
+      Q3_K::scales(base, &lo, &hi);
+    else
+      Q2_K::factors<false>(base, &lo, &hi);
+    store(dst + Base::kScale, n == 0 ? lo : hi);
+    if constexpr (!kQ3) {
+      Q2_K::factors<true>(base, &lo, &hi);
+      store(dst + Base::kMinOff, n == 0 ? lo : hi);
+    }
+  }
+};
+using LQ2_K = LQ2_3K<false>;
+using LQ3_K = LQ2_3K<true>;
 
 // The integer lane sums of one chunk of one weight row (S unsigned registers in w) times one
 // token's chunk yc, plus the bias term.
