@@ -18,6 +18,9 @@ quantized file of that model has, so both engines do the same work).
                                 Q6_K on llama.cpp's "more bits" layers for q4_k_m/q5_k_m, rows
                                 that do not divide into 256-blocks fall back (Q4_K -> Q5_0,
                                 Q5_K -> Q5_1, Q6_K -> Q8_0)
+         q3_k_m | q2_k          llama.cpp's rules for these (see choose_type); q2_k only for
+                                the 1.5B shape: V2-Lite's 1408-wide expert rows would need
+                                llama.cpp's IQ4_NL fallback for Q3_K, which whale does not read
   --layers N  fewer layers (quick checks of the pipeline)
 
 The metadata (architecture keys, a small byte-level BPE tokenizer padded with [PADn] tokens to
@@ -47,7 +50,7 @@ SHAPES = {
                              experts=64, used=6, shared=2, dense=1, kv_lora=512, nope=128,
                              rope=64, v=128),
 }
-FILE_TYPE = {"q8_0": 7, "q4_0": 2, "q4_k_m": 15, "q5_k_m": 17}
+FILE_TYPE = {"q8_0": 7, "q4_0": 2, "q4_k_m": 15, "q5_k_m": 17, "q3_k_m": 12, "q2_k": 10}
 
 
 def tensor_list(s):
@@ -102,20 +105,37 @@ def fallback(t, row):
 
 
 def choose_type(name, shape, target, n_layers):
-    """The rules of src/quant/mix.cpp (choose_type) for q8_0, q4_0, q4_k_m and q5_k_m."""
+    """The rules of src/quant/mix.cpp (choose_type) for q8_0, q4_0, q4_k_m and q5_k_m; for
+    q3_k_m and q2_k (which `whale quantize` does not make) llama.cpp's: attn_v Q5_K on the
+    first two layers then Q4_K (q3_k_m) or Q4_K (q2_k: these models have 4+ query heads per
+    kv head), ffn_down Q5_K on the first 1/16 of the layers then Q4_K (q3_k_m) or Q3_K (q2_k),
+    attn_output Q4_K (q3_k_m) or Q3_K (q2_k)."""
     if len(shape) < 2 or "_norm.weight" in name or "ffn_gate_inp.weight" in name:
         return "f32"
-    base = {"q8_0": "q8_0", "q4_0": "q4_0", "q4_k_m": "q4_k", "q5_k_m": "q5_k"}[target]
+    base = {"q8_0": "q8_0", "q4_0": "q4_0", "q4_k_m": "q4_k", "q5_k_m": "q5_k",
+            "q3_k_m": "q3_k", "q2_k": "q2_k"}[target]
     m = re.match(r"blk\.(\d+)\.", name)
     layer = int(m.group(1)) if m else -1
     row, t = shape[0], base
     if name == "output.weight":
         if base != "q8_0":
             t = "q6_k" if row % 256 == 0 else "q8_0"
-    elif any(k in name for k in ("attn_v.weight", "attn_qkv.weight", "attn_kv_b.weight")) or \
-            "ffn_down" in name:
+    elif any(k in name for k in ("attn_v.weight", "attn_qkv.weight", "attn_kv_b.weight")):
         if target in ("q4_k_m", "q5_k_m") and layer >= 0 and use_more_bits(layer, n_layers):
             t = "q6_k"
+        elif target == "q3_k_m":
+            t = "q5_k" if layer < 2 else "q4_k"
+        elif target == "q2_k":
+            t = "q4_k"
+    elif "ffn_down" in name:
+        if target in ("q4_k_m", "q5_k_m") and layer >= 0 and use_more_bits(layer, n_layers):
+            t = "q6_k"
+        elif target == "q3_k_m":
+            t = "q5_k" if layer < n_layers // 16 else "q4_k"
+        elif target == "q2_k":
+            t = "q3_k"
+    elif "attn_output.weight" in name:
+        t = {"q3_k_m": "q4_k", "q2_k": "q3_k"}.get(target, t)
     return fallback(t, row)
 
 
@@ -142,6 +162,11 @@ def random_blocks(rng, tname, n_blocks):
         b[:, 2:4] = f16_bytes(1.0e-4)
     elif tname == "q6_k":
         b[:, 208:210] = f16_bytes(1.5e-5)
+    elif tname == "q3_k":
+        b[:, 108:110] = f16_bytes(5.0e-4)
+    elif tname == "q2_k":
+        b[:, 80:82] = f16_bytes(2.5e-3)
+        b[:, 82:84] = f16_bytes(1.0e-3)
     return b.tobytes()
 
 

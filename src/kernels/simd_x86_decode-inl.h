@@ -33,8 +33,15 @@ HWY_INLINE __m256i nibbles_in_order(const uint8_t* p) {
                           _mm256_set1_epi8(0x0F));
 }
 
+// Sums of 4 products w_u8 * y per int32 lane. The AVX-512 VNNI target (which runs these
+// kernels for the types without VNNI tiles) does it in one instruction; vpmaddubsw's pair
+// sums never saturate here (|w| <= 128, |y| <= 127), so both give the same sums.
 HWY_INLINE __m256i isum(__m256i w_u8, __m256i y) {
+#if HWY_TARGET == HWY_AVX3_DL
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), w_u8, y);
+#else
   return _mm256_madd_epi16(_mm256_maddubs_epi16(w_u8, y), _mm256_set1_epi16(1));
+#endif
 }
 
 // The 32-element formats: d (f16) and the block's weights. Groups of 8 blocks share one
@@ -220,7 +227,8 @@ struct Q5_K {
 // The formats with 16-element scales: F gives the 16 scales (factors), the unsigned weights of
 // sub-block s (half n = s / 4, j = s % 4) and the bias shift (u = q + (1 << shift); -1: none),
 // taken out in integers per lane (bias * sum y, shared by the rows); Q2_K also has minimums
-// per 16 elements (the lanes' activation sums times the minimums, shared sums again).
+// per 16 elements: per super-block, the 16 activation sums (shared by the rows) times each
+// row's 16 minimums, two FMAs per row instead of a permute and an FMA per 32 weights.
 template <class F>
 struct Scale16 {
   template <int R>
@@ -229,9 +237,9 @@ struct Scale16 {
     const int64_t n_super = cols / 256;
     // scale pair (2s, 2s + 1) of sub-block s: lanes 0-3 and 4-7
     const __m256i pair_lo = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-    __m256 dot[R];
+    __m256 dot[R], min_terms[R];
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) dot[r] = _mm256_setzero_ps();
+    for (int r = 0; r < R; ++r) dot[r] = min_terms[r] = _mm256_setzero_ps();
     for (int64_t sb = 0; sb < n_super; ++sb) {
       // each 16-element factor times its block's activation scale: [2s] and [2s + 1] take d_x[s]
       const __m256 dx = _mm256_loadu_ps(x.d + 8 * sb);
@@ -251,28 +259,44 @@ struct Scale16 {
           mv[r][1] = _mm256_mul_ps(hi, dx_hi);
         }
       }
+      __m256i ysum[8];  // per lane: the sum of 4 activations
 #pragma GCC unroll 8
       for (int s = 0; s < 8; ++s) {
         const int n = s / 4;
         const __m256i y = load256(x.q + sb * 256 + 32 * s);
-        const __m256i ysum = lanes::byte_sums(y);
+        ysum[s] = isum(_mm256_set1_epi8(1), y);
         const __m256i idx = _mm256_add_epi32(pair_lo, _mm256_set1_epi32(2 * (s % 4)));
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) {
           const uint8_t* p = row0 + r * stride + sb * F::kBlockBytes;
           __m256i is = isum(F::weights(p, s), y);
           if constexpr (F::kBiasShift >= 0)
-            is = _mm256_sub_epi32(is, _mm256_slli_epi32(ysum, F::kBiasShift));
+            is = _mm256_sub_epi32(is, _mm256_slli_epi32(ysum[s], F::kBiasShift));
           dot[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_permutevar8x32_ps(sv[r][n], idx),
                                    dot[r]);
-          if constexpr (F::kMin16)
-            dot[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ysum),
-                                      _mm256_permutevar8x32_ps(mv[r][n], idx), dot[r]);
         }
+      }
+      if constexpr (F::kMin16) {
+        __m256 lo, hi;  // the activation sums of the 16-element sub-blocks 0-7 and 8-15
+        sub_block_sums(ysum, &lo, &hi);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r)
+          min_terms[r] = _mm256_fmadd_ps(mv[r][1], hi, _mm256_fmadd_ps(mv[r][0], lo, min_terms[r]));
       }
     }
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) out[r] = hsum(dot[r]);
+    for (int r = 0; r < R; ++r) out[r] = hsum(dot[r]) - hsum(min_terms[r]);
+  }
+  // ysum[s] lanes 0-3 add up to sub-block 2s, lanes 4-7 to 2s + 1.
+  HWY_INLINE static void sub_block_sums(const __m256i* ysum, __m256* lo, __m256* hi) {
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int h = 0; h < 2; ++h) {
+      const __m256i* q = ysum + 4 * h;
+      // [2s (s = 4h..4h+3) | 2s + 1 (same s)] after two horizontal adds
+      const __m256i v =
+          _mm256_hadd_epi32(_mm256_hadd_epi32(q[0], q[1]), _mm256_hadd_epi32(q[2], q[3]));
+      (h == 0 ? *lo : *hi) = _mm256_cvtepi32_ps(_mm256_permutevar8x32_epi32(v, order));
+    }
   }
 };
 
@@ -313,9 +337,15 @@ struct Q3_K : Scale16<Q3_K> {
     const __m256i lo = _mm256_and_si256(
         _mm256_srl_epi16(load256(p + 32 + 32 * (s / 4)), _mm_cvtsi32_si128(2 * (s % 4))),
         _mm256_set1_epi8(3));
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+    // AVX-512: the bit as a mask and a masked add, two instructions instead of four
+    const __mmask32 high = _mm256_test_epi8_mask(load256(p), _mm256_set1_epi8(char(1 << s)));
+    return _mm256_mask_add_epi8(lo, high, lo, _mm256_set1_epi8(4));
+#else
     const __m256i hb =
         _mm256_and_si256(_mm256_srl_epi16(load256(p), _mm_cvtsi32_si128(s)), _mm256_set1_epi8(1));
     return _mm256_or_si256(lo, _mm256_slli_epi16(hb, 2));
+#endif
   }
 };
 
