@@ -333,6 +333,11 @@ Result<GgufFile> GgufFile::parse(std::span<const uint8_t> bytes,
   return f;
 }
 
+void GgufFile::drop_metadata() {
+  std::vector<std::pair<std::string, GgufValue>>().swap(kv_);
+  kv_index_.clear();
+}
+
 const GgufValue* GgufFile::find(const std::string& key) const {
   auto it = kv_index_.find(key);
   return it == kv_index_.end() ? nullptr : &kv_[it->second].second;

@@ -238,6 +238,8 @@ Result<std::unique_ptr<WeightSource>> open_weight_source(const std::string& path
   }
   auto config = config_from_gguf(file.value());
   if (!config) return Error{path + ": " + config.error().message};
+  // The source needs the tensors only (the tokenizer and chat template are read apart).
+  file->drop_metadata();
   return std::unique_ptr<WeightSource>(
       std::make_unique<GgufWeightSource>(std::move(file.value()), std::move(config.value())));
 }

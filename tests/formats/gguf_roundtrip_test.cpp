@@ -120,6 +120,14 @@ TEST(GgufRoundTrip, EveryValueTypeAndTensorData) {
     ASSERT_EQ(vq.data.size(), 68u);
     EXPECT_EQ(vq.data[67], 67);
     EXPECT_EQ((f->data_offset()) % alignment, 0u);
+
+    // Dropping the metadata keeps the tensors.
+    f->drop_metadata();
+    EXPECT_TRUE(f->metadata().empty());
+    EXPECT_EQ(f->find("t.i32"), nullptr);
+    EXPECT_EQ(f->get_string("t.str"), std::nullopt);
+    ASSERT_NE(f->find_tensor("q"), nullptr);
+    EXPECT_EQ(f->view(*f->find_tensor("q")).data[67], 67);
     std::remove(path.c_str());
   }
 }
