@@ -18,9 +18,8 @@ quantized file of that model has, so both engines do the same work).
                                 Q6_K on llama.cpp's "more bits" layers for q4_k_m/q5_k_m, rows
                                 that do not divide into 256-blocks fall back (Q4_K -> Q5_0,
                                 Q5_K -> Q5_1, Q6_K -> Q8_0)
-         q3_k_m | q2_k          llama.cpp's rules for these (see choose_type); q2_k only for
-                                the 1.5B shape: V2-Lite's 1408-wide expert rows would need
-                                llama.cpp's IQ4_NL fallback for Q3_K, which whale does not read
+         q3_k_m | q2_k          llama.cpp's rules for these (see choose_type); rows that do
+                                not divide into 256-blocks fall back to IQ4_NL (Q2_K, Q3_K)
   --layers N  fewer layers (quick checks of the pipeline)
 
 The metadata (architecture keys, a small byte-level BPE tokenizer padded with [PADn] tokens to
@@ -100,7 +99,8 @@ def fallback(t, row):
     block = gg.TYPES[t][1]
     if row % block == 0:
         return t
-    f = {"q4_k": "q5_0", "q5_k": "q5_1", "q6_k": "q8_0"}.get(t, "f16")
+    f = {"q4_k": "q5_0", "q5_k": "q5_1", "q6_k": "q8_0", "q2_k": "iq4_nl",
+         "q3_k": "iq4_nl"}.get(t, "f16")
     return f if row % gg.TYPES[f][1] == 0 else "f16"
 
 
@@ -162,6 +162,8 @@ def random_blocks(rng, tname, n_blocks):
         b[:, 2:4] = f16_bytes(1.0e-4)
     elif tname == "q6_k":
         b[:, 208:210] = f16_bytes(1.5e-5)
+    elif tname == "iq4_nl":
+        b[:, 0:2] = f16_bytes(3.0e-4)
     elif tname == "q3_k":
         b[:, 108:110] = f16_bytes(5.0e-4)
     elif tname == "q2_k":

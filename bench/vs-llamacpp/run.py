@@ -9,6 +9,7 @@ Models (made by make_model.py into DIR on first use, ~1-9 GB each):
   v2lite-q4_0 v2lite-q4_k_m                     DeepSeek-V2-Lite shapes
   qwen1.5b-q5_k_m v2lite-q5_k_m                 (only with --only: Q5_K_M mixes,
   qwen1.5b-q3_k_m v2lite-q3_k_m qwen1.5b-q2_k    Q3_K_M and Q2_K)
+  v2lite-q2_k
 For each: `whale bench --json` and llama.cpp (llamacpp_bench.py) with the same -p/-n/-t/-r,
 whale's peak RSS (from wait4) against file size + KV cache, and the ratios whale / llama.cpp of
 the median tok/s. --long adds tg after a 4096-token prompt on the V2-Lite shapes (-p 4096).
@@ -48,6 +49,7 @@ EXTRA_MODELS = {
     "qwen1.5b-q3_k_m": ("r1-distill-qwen-1.5b", "q3_k_m"),
     "qwen1.5b-q2_k": ("r1-distill-qwen-1.5b", "q2_k"),
     "v2lite-q3_k_m": ("deepseek-v2-lite", "q3_k_m"),
+    "v2lite-q2_k": ("deepseek-v2-lite", "q2_k"),
 }
 
 

@@ -93,6 +93,32 @@ struct QAffine32Format {
   HWY_INLINE V16 load(int, int e0) const { return hn::PromoteTo(D16(), hn::LoadU(D8(), q + e0)); }
 };
 
+// IQ4_NL (32): f16 d, 16 bytes of nibbles in Q4_0's order indexing kIq4Values. IQ4_XS (256):
+// f16 d, 6-bit scales (iq4_xs_scale), then IQ4_NL's nibbles per 32-element sub-block s at
+// 8 + 16 s. Both unpacked to bytes per block.
+template <bool kXS>
+struct IQ4Format {
+  static constexpr int kElems = kXS ? 256 : 32, kBytes = kXS ? 136 : 18;
+  static constexpr bool kScale16 = false, kHasMin = false;
+  HWY_ALIGN int8_t q[kElems];
+  float scale[kElems / 32];
+  float min[1];
+  HWY_INLINE void prepare(const uint8_t* b) {
+    const float d = f16_at(b);
+    for (int s = 0; s < kElems / 32; ++s) {
+      scale[s] = kXS ? d * float(iq4_xs_scale(b, s)) : d;
+      const uint8_t* qs = b + (kXS ? 8 + 16 * s : 2);
+      for (int j = 0; j < 16; ++j) {
+        q[32 * s + j] = kIq4Values[qs[j] & 0x0F];
+        q[32 * s + j + 16] = kIq4Values[qs[j] >> 4];
+      }
+    }
+  }
+  HWY_INLINE V16 load(int s, int e0) const {
+    return hn::PromoteTo(D16(), hn::LoadU(D8(), q + 32 * s + e0));
+  }
+};
+
 // Q4_K super-block (256): f16 d, f16 dmin, 12 bytes of packed 6-bit scales/mins, 128 bytes of
 // nibbles. Sub-block s (32 elements) = nibbles of qs[32 (s / 2) ..], low for even s;
 // weight = d * scale_s * q - dmin * min_s.

@@ -37,6 +37,7 @@
 #include "kernels/simd_kernels.h"
 #include "platform/fp16.h"
 #include "platform/result.h"
+#include "quant/iq4_values.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace whale::simd {
@@ -250,6 +251,12 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
     case TensorType::Q3_K:
       done = vnni_product<vnni::lanes::LQ3_K>(w, x, n_tok, y, y_stride);
       break;
+    case TensorType::IQ4_NL:
+      done = vnni_product<vnni::lanes::LIQ4_NL, vnni::IQ4_NL>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::IQ4_XS:
+      done = vnni_product<vnni::lanes::LIQ4_XS, vnni::IQ4_XS>(w, x, n_tok, y, y_stride);
+      break;
     default:
       break;
   }
@@ -291,6 +298,12 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
     case TensorType::Q3_K:
       done = x86_lanes_product<x86::lanes::LQ3_K>(w, x, n_tok, y, y_stride);
       break;
+    case TensorType::IQ4_NL:
+      done = x86_lanes_product<x86::lanes::LIQ4_NL>(w, x, n_tok, y, y_stride);
+      break;
+    case TensorType::IQ4_XS:
+      done = x86_lanes_product<x86::lanes::LIQ4_XS>(w, x, n_tok, y, y_stride);
+      break;
     default:
       break;
   }
@@ -318,6 +331,10 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       return x86::matvec<x86::Q5_1>(w, x, n_tok, y, y_stride);
     case TensorType::Q6_K:
       return x86::matvec<x86::Q6_K>(w, x, n_tok, y, y_stride);
+    case TensorType::IQ4_NL:  // few tokens: the portable kernel
+      return matvec_q8_format<IQ4Format<false>>(w, x, n_tok, y, y_stride);
+    case TensorType::IQ4_XS:
+      return matvec_q8_format<IQ4Format<true>>(w, x, n_tok, y, y_stride);
     default:
       return;
   }
@@ -343,6 +360,10 @@ void MatvecQ8(const RowRange& w, const Q8Rows& x, int64_t n_tok, float* y, int64
       return matvec_q8_format<QAffine32Format<true>>(w, x, n_tok, y, y_stride);
     case TensorType::Q6_K:
       return matvec_q8_format<Q6_KFormat>(w, x, n_tok, y, y_stride);
+    case TensorType::IQ4_NL:
+      return matvec_q8_format<IQ4Format<false>>(w, x, n_tok, y, y_stride);
+    case TensorType::IQ4_XS:
+      return matvec_q8_format<IQ4Format<true>>(w, x, n_tok, y, y_stride);
     default:
       return;  // callers check has_q8_kernel
   }
@@ -550,6 +571,8 @@ int lane_elems_of(TensorType type) {
     case TensorType::Q5_K:
     case TensorType::Q4_1:
     case TensorType::Q5_1:
+    case TensorType::IQ4_NL:
+    case TensorType::IQ4_XS:
       return 32;
     case TensorType::Q6_K:
     case TensorType::Q2_K:
@@ -572,6 +595,8 @@ bool has_q8_kernel(TensorType type) {
     case TensorType::Q5_1:
     case TensorType::Q3_K:
     case TensorType::Q2_K:
+    case TensorType::IQ4_NL:
+    case TensorType::IQ4_XS:
       return true;
     default:
       return false;

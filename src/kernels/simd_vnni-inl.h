@@ -114,6 +114,59 @@ struct Q4_0 {
   }
 };
 
+// IQ4_NL: Q4_0's blocks; the nibbles index kIq4Values, taken as value + 128 (Q8_0's bias) by
+// one byte shuffle.
+WHALE_VNNI_INLINE __m512i iq4_biased_values() {
+  const __m128i v = _mm_load_si128(reinterpret_cast<const __m128i*>(kIq4Values));
+  return _mm512_xor_si512(_mm512_broadcast_i32x4(v), _mm512_set1_epi8(char(0x80)));
+}
+struct IQ4_NL : Q4_0 {
+  static constexpr int kBiasShift = 7;
+  WHALE_VNNI_INLINE static void group(const Unit& u, int h, Group* g) {
+    Q4_0::group(u, h, g);
+    g->lo = _mm512_shuffle_epi8(iq4_biased_values(), g->lo);
+    g->hi = _mm512_shuffle_epi8(iq4_biased_values(), g->hi);
+  }
+};
+
+// IQ4_XS super-block: f16 d, 6-bit sub-block scales (iq4_xs_scale), then IQ4_NL's nibbles per
+// 32-element sub-block at 8 + 16 s: group h (sub-blocks 4h..4h+3) is 64 contiguous bytes in
+// the order Q4_0's permute produces.
+struct IQ4_XS {
+  static constexpr int kBlockBytes = 136, kUnitBytes = 136, kGroups = 2, kBiasShift = 7;
+  static constexpr bool kSplit = false, kHasMin = false;
+  struct Unit {
+    const uint8_t* p;
+    __m256 scale;  // d * scale_s of the 8 sub-blocks
+  };
+  // iq4_xs_scale for the 8 sub-blocks at once: low nibble s of the 32-bit scales_l (bits 4s..),
+  // high bits 2s.. of scales_h.
+  WHALE_VNNI_INLINE static void prepare(const uint8_t* p, Unit& u) {
+    uint32_t low;
+    std::memcpy(&low, p + 4, 4);
+    const __m256i s = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i lo =
+        _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(int(low)), _mm256_slli_epi32(s, 2)),
+                         _mm256_set1_epi32(15));
+    const __m256i hi = _mm256_and_si256(
+        _mm256_srlv_epi32(_mm256_set1_epi32(p[2] | (p[3] << 8)), _mm256_add_epi32(s, s)),
+        _mm256_set1_epi32(3));
+    const __m256i ls =
+        _mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)), _mm256_set1_epi32(32));
+    u.p = p;
+    u.scale = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(uint16_t(p[0] | (p[1] << 8)))),
+                            _mm256_cvtepi32_ps(ls));
+  }
+  WHALE_VNNI_INLINE static void group(const Unit& u, int h, Group* g) {
+    static constexpr DwordIndex kSpread[2] = {{{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3}},
+                                              {{4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7}}};
+    const __m512i z = load512(u.p + 8 + 64 * h);
+    g->lo = _mm512_shuffle_epi8(iq4_biased_values(), low4(z));
+    g->hi = _mm512_shuffle_epi8(iq4_biased_values(), high4(z));
+    g->sw = _mm512_permutexvar_ps(_mm512_load_si512(kSpread[h].v), _mm512_zextps256_ps512(u.scale));
+  }
+};
+
 struct Q8_0 {
   static constexpr int kBlockBytes = 34, kUnitBytes = 136, kGroups = 1, kBiasShift = 7;
   static constexpr bool kSplit = false, kHasMin = false;

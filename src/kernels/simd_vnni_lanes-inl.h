@@ -181,6 +181,49 @@ struct LQ5_01 : ScratchChunk<8, kMin> {
 using LQ5_0 = LQ5_01<false>;
 using LQ5_1 = LQ5_01<true>;
 
+// IQ4_NL / IQ4_XS (kXS): nibbles in Q4_0's order index kIq4Values, stored as value + 128 (bias
+// shift 7, as Q8_0) by one byte shuffle. IQ4_NL: a chunk is 16 blocks (nibbles at byte 2).
+// IQ4_XS: 2 super-blocks, lane k its sub-block k % 8 (nibbles at 8 + 16 (k % 8)).
+template <bool kXS>
+struct LIQ4 : ScratchChunk<8, false> {
+  static constexpr int kBlockBytes = kXS ? 136 : 18, kBiasShift = 7;
+  static constexpr DwordIndex make() {
+    DwordIndex r{};
+    for (int k = 0; k < 16; ++k)
+      r.v[k] = uint32_t(kXS ? 136 * (k / 8) + 8 + 16 * (k % 8) : kBlockBytes * k + 2);
+    return r;
+  }
+  WHALE_VNNI_INLINE static void repack(const uint8_t* row, int64_t c, __mmask16 valid,
+                                       uint8_t* dst) {
+    alignas(64) static constexpr DwordIndex kQs = make();
+    const uint8_t* base = row + c * (kXS ? 2 : 16) * kBlockBytes;
+    const __m512i biased = _mm512_xor_si512(
+        _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kIq4Values))),
+        _mm512_set1_epi8(char(0x80)));
+    for (int j = 0; j < 4; ++j) {  // low nibbles: elements 4j.., high: 16 + 4j..
+      const __m512i v =
+          gather(valid, _mm512_add_epi32(_mm512_load_si512(kQs.v), _mm512_set1_epi32(4 * j)), base);
+      _mm512_store_si512(dst + 64 * j, _mm512_shuffle_epi8(biased, low4_32(v)));
+      _mm512_store_si512(dst + 64 * (j + 4), _mm512_shuffle_epi8(biased, high4_32(v)));
+    }
+    if constexpr (kXS) {
+      alignas(64) float scale[16] = {};
+      for (int b = 0; b < 2; ++b) {
+        if (!(valid >> (8 * b) & 1)) continue;
+        const uint8_t* p = base + b * kBlockBytes;
+        const float d = _cvtsh_ss(uint16_t(p[0] | (p[1] << 8)));
+        for (int s = 0; s < 8; ++s) scale[8 * b + s] = d * float(iq4_xs_scale(p, s));
+      }
+      _mm512_store_ps(dst + kScale, _mm512_load_ps(scale));
+    } else {
+      const __m512i blk = _mm512_mullo_epi32(lane_index(), _mm512_set1_epi32(kBlockBytes));
+      _mm512_store_ps(dst + kScale, f16_lanes(gather(valid, blk, base)));
+    }
+  }
+};
+using LIQ4_NL = LIQ4<false>;
+using LIQ4_XS = LIQ4<true>;
+
 // Q4_K / Q5_K: a chunk is 2 super-blocks; lane k is sub-block s = k % 8 of super-block k / 8:
 // nibbles of qs[32 (s / 2) ..] (high for odd s; qs at byte 16, Q5_K: 48). Q5_K adds the fifth
 // bits: bit s of qh[l] (qh at byte 16).

@@ -206,6 +206,40 @@ struct LQ5_01 : ScratchChunk<8, kMin ? -1 : 4, 4, kMin> {
 using LQ5_0 = LQ5_01<false>;
 using LQ5_1 = LQ5_01<true>;
 
+// IQ4_NL / IQ4_XS (kXS): nibbles in Q4_0's order index kIq4Values (a byte shuffle); the
+// values fill the signed byte range, so they keep Q8_0's sign trick (|w|, then w). IQ4_NL: a
+// chunk is 8 blocks (nibbles at byte 2); IQ4_XS: one super-block, lane k its sub-block k
+// (nibbles at 8 + 16 k).
+template <bool kXS>
+struct LIQ4 : ScratchChunk<8, -1, 1, false, true> {
+  static constexpr int kBlockBytes = kXS ? 136 : 18;
+  HWY_INLINE static void repack(const uint8_t* row, int64_t c, __m256i valid, uint8_t* dst) {
+    const uint8_t* base = row + c * (kXS ? 1 : 8) * kBlockBytes;
+    const __m256i values =
+        _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(kIq4Values)));
+    for (int j = 0; j < 4; ++j) {  // low nibbles: elements 4j.., high: 16 + 4j..
+      const __m256i v =
+          gather(valid, kXS ? offsets(16, 8 + 4 * j) : offsets(kBlockBytes, 2 + 4 * j), base);
+      const __m256i lo = _mm256_shuffle_epi8(values, low4_32(v));
+      const __m256i hi = _mm256_shuffle_epi8(values, high4_32(v));
+      store(dst + 32 * j, _mm256_abs_epi8(lo));
+      store(dst + 32 * (8 + j), lo);
+      store(dst + 32 * (j + 4), _mm256_abs_epi8(hi));
+      store(dst + 32 * (8 + j + 4), hi);
+    }
+    if constexpr (kXS) {
+      alignas(32) float scale[8];
+      const float d = f16c(base);
+      for (int s = 0; s < 8; ++s) scale[s] = d * float(iq4_xs_scale(base, s));
+      store(dst + kScale, _mm256_load_ps(scale));
+    } else {
+      store(dst + kScale, f16_lanes(gather(valid, offsets(kBlockBytes, 0), base)));
+    }
+  }
+};
+using LIQ4_NL = LIQ4<false>;
+using LIQ4_XS = LIQ4<true>;
+
 // Q4_K / Q5_K: a chunk is one super-block; lane k is its sub-block k (nibbles of
 // qs[32 (k / 2) ..], high nibbles for odd k; qs at byte 16, Q5_K: 48). Q5_K adds the fifth
 // bits: bit k of qh[l] (qh at byte 16).

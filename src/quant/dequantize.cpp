@@ -1,9 +1,11 @@
-// Dequantizers for the float formats and the 32-element block formats (Q4_0 ... Q8_0).
-// The K-quant super-block formats live in dequantize_k.cpp.
+// Dequantizers for the float formats, the 32-element block formats (Q4_0 ... Q8_0) and the
+// 4-bit non-linear ones (IQ4_NL, IQ4_XS). The K-quant super-block formats live in
+// dequantize_k.cpp.
 #include "quant/dequantize.h"
 
 #include "quant/block_layout.h"
 #include "quant/dequantize_k.h"
+#include "quant/iq4_values.h"
 
 namespace whale {
 
@@ -52,6 +54,30 @@ void dequant_q5_1(const uint8_t* b, float* y) {
   for (int j = 0; j < kQK; ++j) y[j] = float(q5_value(b + 8, qh, j)) * d + m;
 }
 
+// IQ4_NL: f16 d, 16 bytes of nibbles in Q4_0's order; value = d * kIq4Values[q].
+void dequant_iq4_nl(const uint8_t* b, float* y) {
+  float d = load_f16(b);
+  const uint8_t* qs = b + 2;
+  for (int j = 0; j < kQK / 2; ++j) {
+    y[j] = d * float(kIq4Values[qs[j] & 0xF]);
+    y[j + kQK / 2] = d * float(kIq4Values[qs[j] >> 4]);
+  }
+}
+
+// IQ4_XS: f16 d, u16 scales_h, scales_l[4], then per 32-element sub-block s 16 bytes of
+// nibbles as IQ4_NL; value = (d * scale_s) * kIq4Values[q].
+void dequant_iq4_xs(const uint8_t* b, float* y) {
+  float d = load_f16(b);
+  for (int s = 0; s < kQKK / kQK; ++s) {
+    const float dl = d * float(iq4_xs_scale(b, s));
+    const uint8_t* qs = b + 8 + 16 * s;
+    for (int j = 0; j < kQK / 2; ++j) {
+      y[kQK * s + j] = dl * float(kIq4Values[qs[j] & 0xF]);
+      y[kQK * s + j + kQK / 2] = dl * float(kIq4Values[qs[j] >> 4]);
+    }
+  }
+}
+
 // Q8_0: f16 d, 32 signed bytes; value = q * d.
 void dequant_q8_0(const uint8_t* b, float* y) {
   float d = load_f16(b);
@@ -85,6 +111,10 @@ BlockFn block_dequantizer(TensorType t) {
       return dequant_q6_k;
     case TensorType::Q8_K:
       return dequant_q8_k;
+    case TensorType::IQ4_NL:
+      return dequant_iq4_nl;
+    case TensorType::IQ4_XS:
+      return dequant_iq4_xs;
     default:
       return nullptr;
   }

@@ -11,7 +11,7 @@ namespace {
 
 // Block geometry from ggml's block structs (QK4_0 = QK8_0 = 32, QK_K = 256). The byte sizes are
 // the packed struct sizes: e.g. Q4_K = 2 halves (d, dmin) + 12 packed 6-bit scales + 128 nibbles.
-constexpr std::array<TensorTypeTraits, 20> kTraits = {{
+constexpr std::array<TensorTypeTraits, 22> kTraits = {{
     {TensorType::F32, "f32", 1, 4},
     {TensorType::F16, "f16", 1, 2},
     {TensorType::Q4_0, "q4_0", 32, 2 + 16},
@@ -26,6 +26,8 @@ constexpr std::array<TensorTypeTraits, 20> kTraits = {{
     {TensorType::Q5_K, "q5_k", 256, 2 + 2 + 12 + 32 + 128},
     {TensorType::Q6_K, "q6_k", 256, 128 + 64 + 16 + 2},
     {TensorType::Q8_K, "q8_k", 256, 4 + 256 + 32},
+    {TensorType::IQ4_NL, "iq4_nl", 32, 2 + 16},
+    {TensorType::IQ4_XS, "iq4_xs", 256, 2 + 2 + 4 + 128},
     {TensorType::I8, "i8", 1, 1},
     {TensorType::I16, "i16", 1, 2},
     {TensorType::I32, "i32", 1, 4},

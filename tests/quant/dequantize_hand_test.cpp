@@ -168,6 +168,37 @@ TEST(DequantizeByHand, Q3_K) {
   EXPECT_EQ(y[1], 2.0f * 10 * -4);  // q bits 0, high bit clear -> -4
 }
 
+TEST(DequantizeByHand, IQ4_NLAndIQ4_XS) {
+  // IQ4_NL: nibble q -> d * {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89,
+  // 113}[q], in Q4_0's element order.
+  std::vector<uint8_t> nl(18, 0);
+  half(nl, 0, 0.5f);
+  nl[2] = 0xF0;   // element 0: q 0 -> -127 * 0.5; element 16: q 15 -> 113 * 0.5
+  nl[17] = 0x78;  // element 15: q 8 -> 1 * 0.5; element 31: q 7 -> -10 * 0.5
+  auto y = run(TensorType::IQ4_NL, nl);
+  EXPECT_EQ(y[0], -63.5f);
+  EXPECT_EQ(y[16], 56.5f);
+  EXPECT_EQ(y[15], 0.5f);
+  EXPECT_EQ(y[31], -5.0f);
+  // IQ4_XS: sub-block s's 6-bit scale = low nibble of scales_l[s / 2] (high nibble for odd s)
+  // | bits 2s..2s+1 of scales_h << 4, minus 32; its nibbles at 8 + 16 s.
+  std::vector<uint8_t> xs(136, 0);
+  half(xs, 0, 0.25f);
+  xs[2] = 0x00;
+  xs[3] = 0x80;             // scales_h: bits 14-15 = 2 -> sub-block 7's high bits 2
+  xs[4] = 0x21;             // sub-block 0: low 1, sub-block 1: low 2 (high bits 0): 1 - 32, 2 - 32
+  xs[7] = 0x30;             // sub-block 7: low 3 -> 3 | 2 << 4 = 35 - 32 = 3
+  xs[8] = 0x0C;             // sub-block 0, element 0: q 12 -> 53; element 16: q 0 -> -127
+  xs[8 + 16] = 9;           // sub-block 1, element 0: q 9 -> 13
+  xs[8 + 112 + 15] = 0xE0;  // sub-block 7, element 15: q 0 -> -127; element 31: q 14 -> 89
+  y = run(TensorType::IQ4_XS, xs);
+  EXPECT_EQ(y[0], 0.25f * -31 * 53);
+  EXPECT_EQ(y[16], 0.25f * -31 * -127);
+  EXPECT_EQ(y[32], 0.25f * -30 * 13);
+  EXPECT_EQ(y[7 * 32 + 15], 0.25f * 3 * -127);
+  EXPECT_EQ(y[7 * 32 + 31], 0.25f * 3 * 89);
+}
+
 TEST(DequantizeByHand, FloatsAndErrors) {
   uint16_t h[2] = {f32_to_f16(1.5f), f32_to_f16(-2.0f)};
   float y[2];

@@ -62,6 +62,8 @@ std::vector<uint8_t> random_blocks(TensorType t, int n_blocks, std::mt19937& rng
     case TensorType::Q4_0:
     case TensorType::Q5_0:
     case TensorType::Q8_0:
+    case TensorType::IQ4_NL:
+    case TensorType::IQ4_XS:
       half_offsets = {0};
       break;
     case TensorType::Q4_1:
@@ -103,9 +105,10 @@ TEST(GgmlCompare, DequantizeMatchesLlamaCppBitForBit) {
   ASSERT_TRUE(ref.ok());
   std::mt19937 rng(1234);
   const TensorType types[] = {
-      TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0,
-      TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K,
-      TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K, TensorType::Q8_K};
+      TensorType::F32,  TensorType::F16,  TensorType::BF16,   TensorType::Q8_0,
+      TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0,   TensorType::Q5_1,
+      TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,   TensorType::Q5_K,
+      TensorType::Q6_K, TensorType::Q8_K, TensorType::IQ4_NL, TensorType::IQ4_XS};
   for (TensorType t : types) {
     const auto& tr = traits(t);
     const auto* gt = ref.traits(uint32_t(t));
