@@ -102,6 +102,12 @@ WHALE_VNNI_INLINE __m512i gather(__mmask16 valid, __m512i byte_offsets, const ui
 WHALE_VNNI_INLINE __m512 f16_lanes(__m512i v) {
   return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
 }
+// Per lane k: the dword at base + idx[k] + off, shifted right by shifts[k], each byte & mask.
+WHALE_VNNI_INLINE __m512i gather_bits(__mmask16 valid, __m512i idx, int off, const uint8_t* base,
+                                      __m512i shifts, uint8_t mask) {
+  const __m512i v = gather(valid, _mm512_add_epi32(idx, _mm512_set1_epi32(off)), base);
+  return _mm512_and_si512(_mm512_srlv_epi32(v, shifts), _mm512_set1_epi8(char(mask)));
+}
 WHALE_VNNI_INLINE __m512i low4_32(__m512i v) {
   return _mm512_and_si512(v, _mm512_set1_epi8(0x0F));
 }
@@ -248,10 +254,8 @@ struct LQ4_5K : ScratchChunk<8, true> {
       __m512i v = gather(valid, _mm512_add_epi32(qs, off), base);
       v = low4_32(_mm512_mask_srli_epi32(v, __mmask16(0xAAAA), v, 4));  // odd: high nibbles
       if constexpr (kFifth) {
-        const __m512i h = _mm512_and_si512(
-            _mm512_srlv_epi32(gather(valid, _mm512_add_epi32(_mm512_load_si512(kQh.v), off), base),
-                              _mm512_load_si512(kSub.v)),
-            _mm512_set1_epi32(0x01010101));
+        const __m512i h =
+            gather_bits(valid, _mm512_load_si512(kQh.v), 4 * m, base, _mm512_load_si512(kSub.v), 1);
         v = _mm512_or_si512(v, _mm512_slli_epi32(h, 4));
       }
       _mm512_store_si512(dst + 64 * m, v);
@@ -297,13 +301,8 @@ struct LQ6_K : ScratchChunk<4, false> {
     const __m512i ql = _mm512_load_si512(kQl.v), qh = _mm512_load_si512(kQh.v);
     const __m512i sl = _mm512_load_si512(kShiftQl.v), sh = _mm512_load_si512(kShiftQh.v);
     for (int m = 0; m < 4; ++m) {
-      const __m512i off = _mm512_set1_epi32(4 * m);
-      const __m512i lo =
-          _mm512_and_si512(_mm512_srlv_epi32(gather(valid, _mm512_add_epi32(ql, off), base), sl),
-                           _mm512_set1_epi8(0x0F));
-      const __m512i hi =
-          _mm512_and_si512(_mm512_srlv_epi32(gather(valid, _mm512_add_epi32(qh, off), base), sh),
-                           _mm512_set1_epi8(0x03));
+      const __m512i lo = gather_bits(valid, ql, 4 * m, base, sl, 0x0F);
+      const __m512i hi = gather_bits(valid, qh, 4 * m, base, sh, 0x03);
       _mm512_store_si512(dst + 64 * m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 4)));
     }
     const float d = _cvtsh_ss(uint16_t(base[208] | (base[209] << 8)));
@@ -337,16 +336,11 @@ struct LQ2_3K : ScratchChunk<4, !kQ3> {
     alignas(64) static constexpr DwordIndex kShiftHm = make(0, true, true);
     const uint8_t* base = row + c * kBlockBytes;
     for (int m = 0; m < 4; ++m) {
-      const __m512i off = _mm512_set1_epi32(4 * m);
-      __m512i u = _mm512_and_si512(
-          _mm512_srlv_epi32(gather(valid, _mm512_add_epi32(_mm512_load_si512(kQs.v), off), base),
-                            _mm512_load_si512(kShiftQs.v)),
-          _mm512_set1_epi8(0x03));
+      __m512i u = gather_bits(valid, _mm512_load_si512(kQs.v), 4 * m, base,
+                              _mm512_load_si512(kShiftQs.v), 0x03);
       if constexpr (kQ3) {
-        const __m512i h = _mm512_and_si512(
-            _mm512_srlv_epi32(gather(valid, _mm512_add_epi32(_mm512_load_si512(kHm.v), off), base),
-                              _mm512_load_si512(kShiftHm.v)),
-            _mm512_set1_epi8(0x01));
+        const __m512i h = gather_bits(valid, _mm512_load_si512(kHm.v), 4 * m, base,
+                                      _mm512_load_si512(kShiftHm.v), 0x01);
         u = _mm512_or_si512(u, _mm512_slli_epi32(h, 2));
       }
       _mm512_store_si512(dst + 64 * m, u);
