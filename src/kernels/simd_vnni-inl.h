@@ -139,23 +139,9 @@ struct IQ4_XS {
     const uint8_t* p;
     __m256 scale;  // d * scale_s of the 8 sub-blocks
   };
-  // iq4_xs_scale for the 8 sub-blocks at once: low nibble s of the 32-bit scales_l (bits 4s..),
-  // high bits 2s.. of scales_h.
   WHALE_VNNI_INLINE static void prepare(const uint8_t* p, Unit& u) {
-    uint32_t low;
-    std::memcpy(&low, p + 4, 4);
-    const __m256i s = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i lo =
-        _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(int(low)), _mm256_slli_epi32(s, 2)),
-                         _mm256_set1_epi32(15));
-    const __m256i hi = _mm256_and_si256(
-        _mm256_srlv_epi32(_mm256_set1_epi32(p[2] | (p[3] << 8)), _mm256_add_epi32(s, s)),
-        _mm256_set1_epi32(3));
-    const __m256i ls =
-        _mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)), _mm256_set1_epi32(32));
     u.p = p;
-    u.scale = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(uint16_t(p[0] | (p[1] << 8)))),
-                            _mm256_cvtepi32_ps(ls));
+    u.scale = x86::lanes::iq4_xs_scales(p);  // simd_x86_lanes-inl.h
   }
   WHALE_VNNI_INLINE static void group(const Unit& u, int h, Group* g) {
     static constexpr DwordIndex kSpread[2] = {{{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3}},

@@ -203,24 +203,19 @@ struct LIQ4 : ScratchChunk<8, false> {
                                        uint8_t* dst) {
     alignas(64) static constexpr DwordIndex kQs = make();
     const uint8_t* base = row + c * (kXS ? 2 : 16) * kBlockBytes;
-    const __m512i biased = _mm512_xor_si512(
-        _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(kIq4Values))),
-        _mm512_set1_epi8(char(0x80)));
-    for (int j = 0; j < 4; ++j) {  // low nibbles: elements 4j.., high: 16 + 4j..
+    const __m512i biased = iq4_biased_values();  // simd_vnni-inl.h
+    for (int j = 0; j < 4; ++j) {                // low nibbles: elements 4j.., high: 16 + 4j..
       const __m512i v =
           gather(valid, _mm512_add_epi32(_mm512_load_si512(kQs.v), _mm512_set1_epi32(4 * j)), base);
       _mm512_store_si512(dst + 64 * j, _mm512_shuffle_epi8(biased, low4_32(v)));
       _mm512_store_si512(dst + 64 * (j + 4), _mm512_shuffle_epi8(biased, high4_32(v)));
     }
     if constexpr (kXS) {
-      alignas(64) float scale[16] = {};
-      for (int b = 0; b < 2; ++b) {
-        if (!(valid >> (8 * b) & 1)) continue;
-        const uint8_t* p = base + b * kBlockBytes;
-        const float d = _cvtsh_ss(uint16_t(p[0] | (p[1] << 8)));
-        for (int s = 0; s < 8; ++s) scale[8 * b + s] = d * float(iq4_xs_scale(p, s));
-      }
-      _mm512_store_ps(dst + kScale, _mm512_load_ps(scale));
+      __m256 scale[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+      for (int b = 0; b < 2; ++b)
+        if (valid >> (8 * b) & 1) scale[b] = x86::lanes::iq4_xs_scales(base + b * kBlockBytes);
+      _mm512_store_ps(dst + kScale,
+                      _mm512_insertf32x8(_mm512_castps256_ps512(scale[0]), scale[1], 1));
     } else {
       const __m512i blk = _mm512_mullo_epi32(lane_index(), _mm512_set1_epi32(kBlockBytes));
       _mm512_store_ps(dst + kScale, f16_lanes(gather(valid, blk, base)));

@@ -57,6 +57,13 @@ HWY_INLINE __m256i gather(__m256i valid, __m256i byte_offsets, const uint8_t* ba
                                      byte_offsets, valid, 1);
 }
 
+// Per lane k: the dword at base + idx[k] + off, shifted right by shifts[k], each byte & mask.
+HWY_INLINE __m256i gather_bits(__m256i valid, __m256i idx, int off, const uint8_t* base,
+                               __m256i shifts, uint8_t mask) {
+  const __m256i v = gather(valid, _mm256_add_epi32(idx, _mm256_set1_epi32(off)), base);
+  return _mm256_and_si256(_mm256_srlv_epi32(v, shifts), _mm256_set1_epi8(char(mask)));
+}
+
 // Byte offsets stride * k + add for the 8 lanes.
 HWY_INLINE __m256i offsets(int stride, int add) {
   return _mm256_add_epi32(_mm256_mullo_epi32(lane_index(), _mm256_set1_epi32(stride)),
@@ -142,15 +149,19 @@ HWY_INLINE void store(uint8_t* dst, __m256 v) {
   _mm256_store_ps(reinterpret_cast<float*>(dst), v);
 }
 
+// Register m of signed weights w in the sign trick's layout: |w| (-128 -> 128 as an unsigned
+// byte) as register m, w itself as register 8 + m.
+HWY_INLINE void store_signed(uint8_t* dst, int m, __m256i w) {
+  store(dst + 32 * m, _mm256_abs_epi8(w));
+  store(dst + 32 * (8 + m), w);
+}
+
 struct LQ8_0 : ScratchChunk<8, -1, 1, false, true> {
   static constexpr int kBlockBytes = 34;
   HWY_INLINE static void repack(const uint8_t* row, int64_t c, __m256i valid, uint8_t* dst) {
     const uint8_t* base = row + c * 8 * kBlockBytes;
-    for (int m = 0; m < 8; ++m) {
-      const __m256i v = gather(valid, offsets(kBlockBytes, 2 + 4 * m), base);
-      store(dst + 32 * m, _mm256_abs_epi8(v));  // -128 -> 128 as an unsigned byte
-      store(dst + 32 * (8 + m), v);
-    }
+    for (int m = 0; m < 8; ++m)
+      store_signed(dst, m, gather(valid, offsets(kBlockBytes, 2 + 4 * m), base));
     store(dst + kScale, f16_lanes(gather(valid, offsets(kBlockBytes, 0), base)));
   }
 };
@@ -206,6 +217,23 @@ struct LQ5_01 : ScratchChunk<8, kMin ? -1 : 4, 4, kMin> {
 using LQ5_0 = LQ5_01<false>;
 using LQ5_1 = LQ5_01<true>;
 
+// d * iq4_xs_scale(p, s) of an IQ4_XS super-block's 8 sub-blocks: low nibble s of the 32-bit
+// scales_l (bits 4s..), high bits 2s.. of scales_h.
+HWY_INLINE __m256 iq4_xs_scales(const uint8_t* p) {
+  uint32_t low;
+  std::memcpy(&low, p + 4, 4);
+  const __m256i s = lane_index();
+  const __m256i lo =
+      _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(int(low)), _mm256_slli_epi32(s, 2)),
+                       _mm256_set1_epi32(15));
+  const __m256i hi = _mm256_and_si256(
+      _mm256_srlv_epi32(_mm256_set1_epi32(p[2] | (p[3] << 8)), _mm256_add_epi32(s, s)),
+      _mm256_set1_epi32(3));
+  const __m256i ls =
+      _mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)), _mm256_set1_epi32(32));
+  return _mm256_mul_ps(_mm256_set1_ps(f16c(p)), _mm256_cvtepi32_ps(ls));
+}
+
 // IQ4_NL / IQ4_XS (kXS): nibbles in Q4_0's order index kIq4Values (a byte shuffle); the
 // values fill the signed byte range, so they keep Q8_0's sign trick (|w|, then w). IQ4_NL: a
 // chunk is 8 blocks (nibbles at byte 2); IQ4_XS: one super-block, lane k its sub-block k
@@ -220,18 +248,11 @@ struct LIQ4 : ScratchChunk<8, -1, 1, false, true> {
     for (int j = 0; j < 4; ++j) {  // low nibbles: elements 4j.., high: 16 + 4j..
       const __m256i v =
           gather(valid, kXS ? offsets(16, 8 + 4 * j) : offsets(kBlockBytes, 2 + 4 * j), base);
-      const __m256i lo = _mm256_shuffle_epi8(values, low4_32(v));
-      const __m256i hi = _mm256_shuffle_epi8(values, high4_32(v));
-      store(dst + 32 * j, _mm256_abs_epi8(lo));
-      store(dst + 32 * (8 + j), lo);
-      store(dst + 32 * (j + 4), _mm256_abs_epi8(hi));
-      store(dst + 32 * (8 + j + 4), hi);
+      store_signed(dst, j, _mm256_shuffle_epi8(values, low4_32(v)));
+      store_signed(dst, j + 4, _mm256_shuffle_epi8(values, high4_32(v)));
     }
     if constexpr (kXS) {
-      alignas(32) float scale[8];
-      const float d = f16c(base);
-      for (int s = 0; s < 8; ++s) scale[s] = d * float(iq4_xs_scale(base, s));
-      store(dst + kScale, _mm256_load_ps(scale));
+      store(dst + kScale, iq4_xs_scales(base));
     } else {
       store(dst + kScale, f16_lanes(gather(valid, offsets(kBlockBytes, 0), base)));
     }
@@ -256,9 +277,8 @@ struct LQ4_5K : ScratchChunk<8, -1, kFifth ? 4 : 8, true> {
       const __m256i v = gather(valid, _mm256_add_epi32(qs, _mm256_set1_epi32(4 * m)), base);
       __m256i w = low4_32(_mm256_srlv_epi32(v, shift));
       if constexpr (kFifth) {
-        const __m256i h = gather(valid, _mm256_set1_epi32(16 + 4 * m), base);
         const __m256i fifth =
-            _mm256_and_si256(_mm256_srlv_epi32(h, lane_index()), _mm256_set1_epi32(0x01010101));
+            gather_bits(valid, _mm256_set1_epi32(16), 4 * m, base, lane_index(), 0x01);
         w = _mm256_or_si256(w, _mm256_slli_epi32(fifth, 4));
       }
       store(dst + 32 * m, w);
@@ -287,12 +307,8 @@ struct LQ6_K : ScratchChunk<4, 5, 2, false> {
     const __m256i shift_ql = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);
     const __m256i shift_qh = _mm256_setr_epi32(0, 0, 2, 2, 4, 4, 6, 6);
     for (int m = 0; m < 4; ++m) {
-      const __m256i off = _mm256_set1_epi32(4 * m);
-      const __m256i lo =
-          low4_32(_mm256_srlv_epi32(gather(valid, _mm256_add_epi32(ql, off), base), shift_ql));
-      const __m256i hi = _mm256_and_si256(
-          _mm256_srlv_epi32(gather(valid, _mm256_add_epi32(qh, off), base), shift_qh),
-          _mm256_set1_epi8(0x03));
+      const __m256i lo = gather_bits(valid, ql, 4 * m, base, shift_ql, 0x0F);
+      const __m256i hi = gather_bits(valid, qh, 4 * m, base, shift_qh, 0x03);
       store(dst + 32 * m, _mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)));
     }
     const float d = f16c(base + 208);
@@ -320,14 +336,9 @@ struct LQ2_3K : ScratchChunk<4, kQ3 ? 2 : -1, 4, !kQ3> {
     const __m256i shift_hm =
         _mm256_add_epi32(_mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3), _mm256_set1_epi32(4 * n));
     for (int m = 0; m < 4; ++m) {
-      const __m256i off = _mm256_set1_epi32(4 * m);
-      __m256i u = _mm256_and_si256(
-          _mm256_srlv_epi32(gather(valid, _mm256_add_epi32(qs, off), base), shift_qs),
-          _mm256_set1_epi8(0x03));
+      __m256i u = gather_bits(valid, qs, 4 * m, base, shift_qs, 0x03);
       if constexpr (kQ3) {
-        const __m256i h = _mm256_and_si256(
-            _mm256_srlv_epi32(gather(valid, _mm256_add_epi32(l, off), base), shift_hm),
-            _mm256_set1_epi8(0x01));
+        const __m256i h = gather_bits(valid, l, 4 * m, base, shift_hm, 0x01);
         u = _mm256_or_si256(u, _mm256_slli_epi32(h, 2));
       }
       store(dst + 32 * m, u);
